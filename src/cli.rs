@@ -1,0 +1,283 @@
+//! The command line, and the only module that knows clap. Commands turn these raw arguments into
+//! a resolved configuration (see `target.rs`) before any I/O.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Check and watch OFREP servers: is the server right, and what does it do live?
+#[derive(Debug, Parser)]
+#[command(name = "ofrep", version, propagate_version = true, max_term_width = 100)]
+#[command(after_long_help = crate::exit::TABLE)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Options that shape output, the same for every command.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Output format: `human` for people, `json` for programs.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Human, global = true)]
+    pub output: OutputFormat,
+
+    /// When to colour human output: `auto` means stdout is a terminal, NO_COLOR is unset and
+    /// TERM is not `dumb`.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Print each request and response line on stderr (secrets redacted).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// Print Authorization and X-API-Key values and event-stream query strings as they are.
+    /// They are tokens: by default every output redacts them.
+    #[arg(long, global = true)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make one bulk (or single-flag) evaluation and show what the server answered and what is
+    /// wrong with it.
+    #[command(after_long_help = FETCH_EXAMPLES)]
+    Fetch(FetchArgs),
+
+    /// Run a reference OFREP server with ETag/304, event streams and fault modes.
+    #[command(after_long_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+}
+
+/// Which server to talk to, how, and with what evaluation context: shared by every client
+/// command.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// The OFREP base URL: the part before `/ofrep/v1/...` [env: OFREP_ENDPOINT]
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Start the built-in reference server on 127.0.0.1 (a free port) and run against it.
+    #[arg(long, conflicts_with = "url")]
+    pub embedded: bool,
+
+    /// A request header, `Name: value` (repeatable). Wins over OFREP_HEADERS, which is
+    /// `Name=value,Name=value` as ADR-0007 defines it.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// How long one request may take, e.g. `10s`, `500ms` [default: 10s, env: OFREP_TIMEOUT_MS]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// An evaluation-context field, `key=value` (repeatable). A value that parses as JSON is
+    /// JSON (`age=42`, `beta=true`, `tags=["a"]`), anything else is a string.
+    #[arg(short = 'c', long = "context", value_name = "KEY=VALUE")]
+    pub context: Vec<String>,
+
+    /// Read the evaluation context from a JSON object in FILE (`-` for stdin); `--context` and
+    /// `--targeting-key` are applied on top.
+    #[arg(long, value_name = "FILE")]
+    pub context_file: Option<PathBuf>,
+
+    /// The context's `targetingKey`.
+    #[arg(long, value_name = "KEY")]
+    pub targeting_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Evaluate one flag with `POST /ofrep/v1/evaluate/flags/KEY` instead of all of them.
+    #[arg(long, value_name = "KEY")]
+    pub flag: Option<String>,
+
+    /// Make the bulk request conditional: send `If-None-Match: ETAG`.
+    #[arg(long, value_name = "ETAG", conflicts_with = "flag")]
+    pub if_none_match: Option<String>,
+
+    /// The largest response body to read, e.g. `64MiB`, `512KiB`, `1000000`.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub max_body_size: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Flag definitions in flagd's JSON format; watched, edits take effect at once. Without it a
+    /// built-in demo set is served.
+    #[arg(long, value_name = "FILE")]
+    pub flags: Option<PathBuf>,
+
+    /// Change a demo flag every INTERVAL, so watchers see live changes.
+    #[arg(long, value_name = "INTERVAL", num_args = 0..=1, default_missing_value = "5s",
+          require_equals = true, value_parser = parse_duration)]
+    pub demo: Option<Duration>,
+
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// The port to listen on; 0 picks a free one (the bound address is printed on stderr).
+    #[arg(long, default_value_t = 8016)]
+    pub port: u16,
+
+    /// Advertise the event stream in `url` form under this public base URL instead of the
+    /// `endpoint` form.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// The `inactivityDelaySec` advertised with the event stream.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub inactivity_delay: u64,
+
+    /// How often an idle event stream gets a keep-alive comment.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub keepalive: Duration,
+
+    /// Require `Authorization: Bearer TOKEN` or `X-API-Key: TOKEN` on every OFREP request.
+    #[arg(long, value_name = "TOKEN", env = "OFREP_SERVE_TOKEN", hide_env_values = true)]
+    pub require_auth: Option<String>,
+
+    /// Enable the control endpoints (`POST /control/change`, `POST /control/streams/drop`).
+    #[arg(long)]
+    pub control: bool,
+
+    /// Misbehave on purpose, `NAME[=VALUE]` (repeatable); see the list below.
+    #[arg(long = "fault", value_name = "NAME[=VALUE]")]
+    pub faults: Vec<String>,
+
+    /// The largest request body accepted, e.g. `1MiB`.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub max_body_size: u64,
+}
+
+/// Parses `10s`, `250ms`, `1m30s` (humantime), and a bare number as seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration ({e}); try `10s`, `500ms` or `2m`"))
+}
+
+/// Parses a byte size: a number with an optional `B`, `KiB`, `MiB`, `GiB` (or `KB`, `MB`, `GB`,
+/// read as powers of 1024 as well, since nobody means 1000 here).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; try `64MiB` or `1000000`"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("`{other}` is not a size unit; use B, KiB, MiB or GiB")),
+    };
+    number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+const FETCH_EXAMPLES: &str = "\
+Examples:
+  ofrep fetch --embedded
+  ofrep fetch https://flags.example.com -H 'Authorization: Bearer $TOKEN' --targeting-key user-1
+  ofrep fetch https://flags.example.com -c plan=premium -c beta=true -o json | jq .findings
+  ofrep fetch https://flags.example.com --flag new-checkout
+  ofrep fetch https://flags.example.com --if-none-match '\"v42\"'
+
+Environment:
+  OFREP_ENDPOINT    the base URL when none is given
+  OFREP_HEADERS     headers as Name=value,Name=value (URL-decoded first, ADR-0007)
+  OFREP_TIMEOUT_MS  the request timeout in milliseconds
+  NO_COLOR          disables colour when --color is auto
+
+Exit codes:
+  0  a 200 or 304 with no MUST-level finding
+  1  an error status, or a MUST-level finding
+  2  ofrep could not do its job: usage, invalid URL, DNS, connection refused, TLS, timeout";
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  ofrep serve                                  the demo flags on 127.0.0.1:8016
+  ofrep serve --flags flags.json --port 0      your flagd file, watched, on a free port
+  ofrep serve --demo=2s                        change a demo flag every 2 seconds
+  ofrep serve --control --fault stale-304      misbehave, and let scripts change flags
+  ofrep serve -o json                          the bound address and request log as JSON Lines
+
+Control endpoints (with --control):
+  POST /control/change         change a flag and notify streams; body {\"flag\": KEY,
+                               \"variant\": NAME} or empty for the next demo change
+  POST /control/streams/drop   close every open event stream
+
+Fault modes (--fault NAME[=VALUE], each breaks the checklist id in brackets):
+  no-etag                   no ETag header on 200 [bulk-etag-present]
+  unquoted-etag             ETag without quotes [bulk-etag-syntax]
+  ignore-if-none-match      always 200, never 304 [bulk-304-on-match]
+  stale-304                 304 for any If-None-Match [bulk-200-on-stale]
+  304-with-body             304 carries the JSON body [bulk-304-no-body]
+  sse-down                  the event stream answers 503 [sse-content-type]
+  sse-wrong-content-type    the event stream is sent as text/plain [sse-content-type]
+  sse-named-events          events are `event: refetchEvaluation` [sse-event-message]
+  sse-not-json              event data is not JSON [sse-data-json]
+  sse-silent                no event on a flag change [sse-notify]
+  drop-streams-every=DUR    close every stream every DUR [sse-keepalive]
+  slow=DUR                  delay every OFREP answer by DUR [core-endpoints]
+  status=CODE               the bulk endpoint answers CODE; 429 with Retry-After
+                            [rate-limit-retry-after, core-json]
+
+Exit codes:
+  0  stopped by Ctrl-C or SIGTERM
+  2  could not start: invalid flag file (file:line), port in use, bad option";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_accept_units_and_bare_seconds() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn sizes_accept_binary_units() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("512 KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("1XB").is_err());
+        assert!(parse_size("MiB").is_err());
+        assert!(parse_size("99999999999999GiB").is_err());
+    }
+}
