@@ -1,4 +1,10 @@
 //! The OFREP wire protocol: entity tags, headers, context, the HTTP client, and the pure checks
 //! that grade what a server answered.
 
+pub mod answer;
+pub mod checks;
+pub mod context;
 pub mod etag;
+pub mod event_streams;
+pub mod finding;
+pub mod headers;
