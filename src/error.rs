@@ -69,6 +69,7 @@ impl Error {
             | Self::Network { hint, .. }
             | Self::File { hint, .. }
             | Self::Serve { hint, .. } => hint,
+            Self::Output(_) => return self,
         };
         *slot = Some(text.into());
         self
@@ -80,7 +81,13 @@ impl Error {
             | Self::Network { hint, .. }
             | Self::File { hint, .. }
             | Self::Serve { hint, .. } => hint.as_deref(),
+            Self::Output(_) => None,
         }
+    }
+
+    /// `ofrep ... | head` closed the pipe: end quietly, as ripgrep does.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Self::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
     /// Every error means `ofrep` could not do its job.

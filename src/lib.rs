@@ -1,10 +1,53 @@
 //! `ofrep`: check and watch OFREP servers.
+//!
+//! `main` parses the command line and calls [`run`]; everything below returns values and never
+//! prints, except the reporting layer (`report`) that the commands hand their results to.
 
 pub mod cli;
+pub mod commands;
+pub mod embedded;
 pub mod error;
 pub mod exit;
 pub mod protocol;
 pub mod redact;
+pub mod report;
+pub mod serve;
+pub mod target;
 pub mod term;
 
 pub use error::Error;
+
+use cli::{Cli, Command};
+
+/// How a command that did its job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server did nothing wrong (exit 0).
+    Success,
+    /// The server, or the watched condition, said no (exit 1).
+    Failure,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Success => exit::SUCCESS,
+            Self::Failure => exit::FAILURE,
+        }
+    }
+}
+
+/// Runs one command to completion.
+pub fn run(cli: Cli) -> Result<Outcome, Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::serve(format!("cannot start the async runtime: {e}")))?;
+    let ui = commands::Ui::new(&cli.global);
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Fetch(args) => commands::fetch::run(args, &ui).await,
+            Command::Serve(args) => commands::serve::run(args, &ui).await,
+        }
+    })
+}

@@ -32,14 +32,13 @@ pub fn build(
     if let Some(key) = targeting_key {
         context.insert("targetingKey".to_owned(), Value::String(key.to_owned()));
     }
-    if let Some(key) = context.get("targetingKey") {
-        if !key.is_string() {
+    if let Some(key) = context.get("targetingKey")
+        && !key.is_string() {
             return Err(format!(
                 "`targetingKey` must be a string, not {}",
                 kind_of(key)
             ));
         }
-    }
     Ok(context)
 }
 

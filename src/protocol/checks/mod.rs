@@ -5,6 +5,8 @@ mod bulk;
 mod evaluation;
 mod single;
 mod streams;
+
+pub use streams::entry_checks;
 mod transport;
 
 use super::answer::{Answer, Endpoint};
@@ -22,11 +24,10 @@ pub fn all(answer: &Answer) -> Vec<Finding> {
             findings.extend(single::shape(answer));
             findings.extend(single::not_found(answer));
             findings.extend(single::error_400_shape(answer));
-            if answer.status == 200 {
-                if let Some(body) = answer.body.json() {
+            if answer.status == 200
+                && let Some(body) = answer.body.json() {
                     findings.extend(evaluation::all(body, "the answer"));
                 }
-            }
         }
         Endpoint::Bulk => {
             findings.extend(bulk::shape(answer));

@@ -96,14 +96,13 @@ pub fn entry_checks(index: usize, entry: &Value) -> Vec<Finding> {
         (Some(url), None) => findings.extend(url_check(&label, url)),
         (None, Some(endpoint)) => findings.extend(endpoint_check(&label, endpoint)),
     }
-    if let Some(delay) = object.get("inactivityDelaySec") {
-        if !delay.as_u64().is_some_and(|n| n >= 1) {
+    if let Some(delay) = object.get("inactivityDelaySec")
+        && delay.as_u64().is_none_or(|n| n < 1) {
             findings.push(Finding::must(
                 "streams-inactivity",
                 format!("{label}: `inactivityDelaySec` is `{delay}`; it must be an integer ≥ 1"),
             ));
         }
-    }
     findings
 }
 
@@ -152,14 +151,13 @@ fn endpoint_check(label: &str, endpoint: &Value) -> Vec<Finding> {
             format!("{label}: `endpoint.requestUri` is missing"),
         )),
     }
-    if let Some(origin) = object.get("origin") {
-        if let Some(problem) = origin_problem(origin) {
+    if let Some(origin) = object.get("origin")
+        && let Some(problem) = origin_problem(origin) {
             findings.push(Finding::must(
                 "streams-request-uri",
                 format!("{label}: `endpoint.origin` {problem}"),
             ));
         }
-    }
     findings
 }
 

@@ -1,0 +1,60 @@
+//! `ofrep fetch`: one evaluation, everything it reveals.
+
+use std::io::Write;
+
+use crate::cli::{FetchArgs, OutputFormat};
+use crate::embedded::Embedded;
+use crate::error::Error;
+use crate::protocol::answer::Endpoint;
+use crate::protocol::checks;
+use crate::protocol::client::{Client, Request};
+use crate::protocol::event_streams;
+use crate::report::fetch::{self as render, FetchReport};
+use crate::report::verbose;
+use crate::target::{self, OfrepEnv};
+use crate::{Outcome, commands::Ui};
+
+pub async fn run(args: FetchArgs, ui: &Ui) -> Result<Outcome, Error> {
+    let resolved = target::resolve(&args.target, &OfrepEnv::capture())?;
+    for warning in &resolved.warnings {
+        ui.warn(warning);
+    }
+    let (base, embedded) = match resolved.base.clone() {
+        Some(base) => (base, None),
+        None => {
+            let server = Embedded::start().await?;
+            (server.base_url(), Some(server))
+        }
+    };
+    let client = Client::new(resolved.client_config(base.clone(), args.max_body_size))?;
+
+    let endpoint = match args.flag {
+        Some(key) => Endpoint::Single { key },
+        None => Endpoint::Bulk,
+    };
+    let mut request = Request::new(endpoint, resolved.context.clone());
+    request.if_none_match = args.if_none_match;
+    let exchange = client.send(&request).await?;
+    for line in verbose::exchange_lines(&exchange, &ui.redactor) {
+        ui.trace(&line);
+    }
+    if let Some(server) = embedded {
+        server.shutdown().await;
+    }
+
+    let findings = checks::all(&exchange.answer);
+    let streams = exchange.answer.body.json().map(|b| event_streams::entries(b, &base)).unwrap_or_default();
+    let report = FetchReport { exchange, context: resolved.context, streams, findings };
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match ui.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &render::json(&report, &ui.redactor)).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Human => render::human(&report, &mut out, &ui.out, &ui.redactor)?,
+    }
+    out.flush()?;
+    Ok(if report.passed() { Outcome::Success } else { Outcome::Failure })
+}

@@ -1,0 +1,269 @@
+//! The OFREP HTTP client: one request in, one [`Exchange`] out. It never prints; callers render
+//! the exchange (verbose lines included) through a reporter.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, IF_NONE_MATCH};
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::answer::{Answer, Body, Endpoint};
+use super::headers::Header;
+use crate::error::Error;
+use crate::redact::Redactor;
+
+/// Everything needed to talk to one server, resolved before any I/O.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The base URL, always ending in `/` so that joining keeps its path.
+    pub base: Url,
+    pub headers: Vec<Header>,
+    pub timeout: Duration,
+    pub max_body: u64,
+}
+
+/// One evaluation request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub endpoint: Endpoint,
+    pub context: Map<String, Value>,
+    pub if_none_match: Option<String>,
+    /// Extra query parameters (`flagConfigEtag`, `flagConfigLastModified`).
+    pub query: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn new(endpoint: Endpoint, context: Map<String, Value>) -> Self {
+        Self { endpoint, context, if_none_match: None, query: Vec::new() }
+    }
+}
+
+/// A request and the answer to it, with what a person debugging it wants to see.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub method: &'static str,
+    pub url: Url,
+    /// Request headers as sent (names lowercase), values unredacted: render through a Redactor.
+    pub request_headers: Vec<(String, String)>,
+    pub answer: Answer,
+    /// The status line's reason phrase, e.g. `Not Modified`.
+    pub reason: &'static str,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    config: ClientConfig,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .user_agent(concat!("ofrep/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::network(format!("could not set up the HTTP client: {}", root_cause(&e))))?;
+        Ok(Self { http, config })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The URL a request goes to: the base URL joined with the endpoint path and query.
+    pub fn url_for(&self, request: &Request) -> Result<Url, Error> {
+        let mut url = self
+            .config
+            .base
+            .join(&request.endpoint.path())
+            .map_err(|e| Error::usage(format!("cannot build the request URL: {e}")))?;
+        if !request.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(request.query.iter());
+        }
+        Ok(url)
+    }
+
+    /// Sends one evaluation request and reads the whole answer (up to the body cap).
+    pub async fn send(&self, request: &Request) -> Result<Exchange, Error> {
+        let url = self.url_for(request)?;
+        let body = serde_json::to_vec(&serde_json::json!({ "context": request.context }))
+            .map_err(|e| Error::usage(format!("cannot encode the context: {e}")))?;
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, "application/json".parse().expect("static header value"));
+        headers.insert(ACCEPT, "application/json".parse().expect("static header value"));
+        if let Some(etag) = &request.if_none_match {
+            let value = etag
+                .parse()
+                .map_err(|_| Error::usage(format!("`{etag}` cannot be sent as an If-None-Match header")))?;
+            headers.insert(IF_NONE_MATCH, value);
+        }
+        for header in &self.config.headers {
+            headers.insert(header.name.clone(), header.value.clone());
+        }
+        let request_headers = header_pairs(&headers);
+
+        let started = Instant::now();
+        let mut response = self
+            .http
+            .post(url.clone())
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.describe(&e, &url))?;
+        let status = response.status();
+        let response_headers = header_pairs(response.headers());
+
+        let mut bytes = Vec::new();
+        let mut cut_short = None;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if (bytes.len() + chunk.len()) as u64 > self.config.max_body {
+                        return Err(Error::network(format!(
+                            "the answer from {} is larger than the {}-byte limit",
+                            self.redacted(&url),
+                            self.config.max_body
+                        ))
+                        .with_hint("raise the limit with --max-body-size, e.g. --max-body-size 256MiB"));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) if e.is_timeout() => return Err(self.describe(&e, &url)),
+                Err(e) => {
+                    cut_short = Some(root_cause(&e));
+                    break;
+                }
+            }
+        }
+        let elapsed = started.elapsed();
+        let body = match cut_short {
+            Some(cause) => Body::Truncated { received: bytes.len(), cause },
+            None => Body::classify(&bytes),
+        };
+        Ok(Exchange {
+            method: "POST",
+            url,
+            request_headers,
+            answer: Answer { endpoint: request.endpoint.clone(), status: status.as_u16(), headers: response_headers, body },
+            reason: status.canonical_reason().unwrap_or(""),
+            elapsed,
+        })
+    }
+
+    fn redacted(&self, url: &Url) -> String {
+        Redactor::default().url(url.as_str()).into_owned()
+    }
+
+    /// Turns a transport error into an error a person can act on. The URL is always redacted:
+    /// errors are printed even when nothing else is.
+    fn describe(&self, error: &reqwest::Error, url: &Url) -> Error {
+        let shown = self.redacted(url);
+        let cause = root_cause(error);
+        let address = url.host_str().map(|h| format!("{h}:{}", url.port_or_known_default().unwrap_or(0)));
+        let address = address.unwrap_or_else(|| shown.clone());
+        if error.is_timeout() {
+            return Error::network(format!("{shown} did not answer within {}", humantime::format_duration(self.config.timeout)))
+                .with_hint("raise the limit with --timeout (or OFREP_TIMEOUT_MS), or check that the server is healthy");
+        }
+        let lower = cause.to_ascii_lowercase();
+        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+            return Error::network(format!("TLS with {address} failed: {cause}"))
+                .with_hint("check the server's certificate, or use http:// for a plain-text server");
+        }
+        if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve") {
+            return Error::network(format!("cannot resolve the host of {shown}: {cause}"))
+                .with_hint("check the host name in the URL (or OFREP_ENDPOINT)");
+        }
+        if error.is_connect() {
+            return Error::network(format!("could not connect to {address}: {cause}"))
+                .with_hint("is the server running there? Try `ofrep fetch --embedded` to see a working one");
+        }
+        Error::network(format!("the request to {shown} failed: {cause}"))
+    }
+}
+
+/// Header pairs with lowercase names, in order, values lossily decoded.
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .collect()
+}
+
+/// The innermost cause of an error, which is the part that says what actually went wrong.
+/// reqwest's own messages contain the URL; sources below it do not.
+pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+/// Validates and normalises a base URL given by the user: http(s), no `/ofrep` path, ending in `/`.
+pub fn base_url(text: &str) -> Result<Url, Error> {
+    let shown = Redactor::default().url(text).into_owned();
+    let mut url = Url::parse(text.trim()).map_err(|e| {
+        Error::usage(format!("`{shown}` is not a valid URL ({e})")).with_hint("give the base URL, e.g. https://flags.example.com")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::usage(format!("`{shown}` is not an http:// or https:// URL")));
+    }
+    if let Some(at) = url.path().find("/ofrep/") {
+        let base = format!("{}{}", url.origin().ascii_serialization(), &url.path()[..at + 1]);
+        return Err(Error::usage(format!("`{shown}` already contains the /ofrep path"))
+            .with_hint(format!("give the base URL, the part before /ofrep: {base}")));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_normalised_to_end_in_a_slash() {
+        assert_eq!(base_url("http://127.0.0.1:8016").unwrap().as_str(), "http://127.0.0.1:8016/");
+        assert_eq!(base_url("https://h.example/prefix").unwrap().as_str(), "https://h.example/prefix/");
+    }
+
+    #[test]
+    fn bad_base_urls_are_usage_errors_naming_what_was_given() {
+        let err = base_url("flags.example.com").unwrap_err();
+        assert!(err.to_string().contains("flags.example.com"), "{err}");
+        assert!(base_url("ftp://h.example/").is_err());
+        let err = base_url("http://h.example/ofrep/v1/evaluate/flags").unwrap_err();
+        assert_eq!(err.hint(), Some("give the base URL, the part before /ofrep: http://h.example/"));
+    }
+
+    #[test]
+    fn a_bad_base_url_never_echoes_its_query() {
+        let err = base_url("ftp://h.example/?token=sekrit").unwrap_err();
+        assert!(!err.to_string().contains("sekrit"), "{err}");
+    }
+
+    #[test]
+    fn request_urls_keep_the_base_path_and_add_query_parameters() {
+        let client = Client::new(ClientConfig {
+            base: base_url("http://127.0.0.1:1/api").unwrap(),
+            headers: vec![],
+            timeout: Duration::from_secs(1),
+            max_body: 1,
+        })
+        .unwrap();
+        let mut request = Request::new(Endpoint::Bulk, Map::new());
+        request.query.push(("flagConfigEtag".into(), "\"a b\"".into()));
+        assert_eq!(
+            client.url_for(&request).unwrap().as_str(),
+            "http://127.0.0.1:1/api/ofrep/v1/evaluate/flags?flagConfigEtag=%22a+b%22"
+        );
+    }
+}

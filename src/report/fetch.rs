@@ -1,0 +1,361 @@
+//! How `ofrep fetch` shows one answer: a screen for people, one JSON document for programs
+//! (its shape is `schemas/fetch.schema.json`).
+
+use std::io::{self, Write};
+
+use serde_json::{Map, Value, json};
+
+use super::{Palette, ellipsize, millis, pad};
+use crate::protocol::answer::{Body, Endpoint};
+use crate::protocol::checks::entry_checks;
+use crate::protocol::client::Exchange;
+use crate::protocol::etag::EtagVerdict;
+use crate::protocol::event_streams::EventStream;
+use crate::protocol::finding::{Finding, Level};
+use crate::redact::Redactor;
+
+/// Response headers worth showing in the summary and the JSON document.
+const NOTABLE_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "etag",
+    "cache-control",
+    "last-modified",
+    "vary",
+    "retry-after",
+    "www-authenticate",
+    "access-control-allow-origin",
+    "access-control-expose-headers",
+];
+
+/// Everything one fetch learned.
+#[derive(Debug, Clone)]
+pub struct FetchReport {
+    pub exchange: Exchange,
+    pub context: Map<String, Value>,
+    pub streams: Vec<EventStream>,
+    pub findings: Vec<Finding>,
+}
+
+impl FetchReport {
+    /// A 200 or 304 with no MUST-level finding.
+    pub fn passed(&self) -> bool {
+        matches!(self.exchange.answer.status, 200 | 304) && !self.findings.iter().any(|f| f.level == Level::Must)
+    }
+
+    fn body(&self) -> Option<&Value> {
+        self.exchange.answer.body.json()
+    }
+}
+
+/// The JSON document. Shapes only ever gain fields.
+pub fn json(report: &FetchReport, redactor: &Redactor) -> Value {
+    let exchange = &report.exchange;
+    let answer = &exchange.answer;
+    let body = report.body();
+    let (endpoint, flag) = match &answer.endpoint {
+        Endpoint::Bulk => ("bulk", Value::Null),
+        Endpoint::Single { key } => ("single", Value::String(key.clone())),
+    };
+    let request_headers: Map<String, Value> = exchange
+        .request_headers
+        .iter()
+        .map(|(n, v)| (n.clone(), Value::String(redactor.header(n, v).into_owned())))
+        .collect();
+    let headers: Map<String, Value> = answer
+        .headers
+        .iter()
+        .filter(|(n, _)| NOTABLE_HEADERS.contains(&n.as_str()))
+        .map(|(n, v)| (n.clone(), Value::String(redactor.header(n, v).into_owned())))
+        .collect();
+    let flags = match (&answer.endpoint, answer.status, body) {
+        (Endpoint::Bulk, 200, Some(b)) => b.get("flags").cloned().unwrap_or(Value::Null),
+        (Endpoint::Single { .. }, 200, Some(b)) => Value::Array(vec![b.clone()]),
+        _ => Value::Null,
+    };
+    let event_streams = match body.and_then(|b| b.get("eventStreams")) {
+        Some(Value::Array(list)) => Value::Array(
+            list.iter()
+                .enumerate()
+                .map(|(index, entry)| stream_json(entry, report.streams.get(index), redactor))
+                .collect(),
+        ),
+        Some(other) => other.clone(),
+        None => Value::Null,
+    };
+    let metadata = match (answer.status, body) {
+        (200, Some(b)) => b.get("metadata").cloned().unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    let error = match (answer.status, body) {
+        (200 | 304, _) | (_, None) => Value::Null,
+        (_, Some(b)) => b.clone(),
+    };
+    json!({
+        "url": redactor.url(exchange.url.as_str()),
+        "request": {
+            "method": exchange.method,
+            "endpoint": endpoint,
+            "flag": flag,
+            "context": report.context,
+            "headers": request_headers,
+        },
+        "status": answer.status,
+        "reason": exchange.reason,
+        "elapsedMs": (exchange.elapsed.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+        "etag": answer.etag(),
+        "etagVerdict": etag_verdict_id(EtagVerdict::of(answer.etag())),
+        "headers": headers,
+        "body": body_json(&answer.body),
+        "flags": flags,
+        "eventStreams": event_streams,
+        "metadata": metadata,
+        "error": error,
+        "findings": report.findings,
+        "passed": report.passed(),
+    })
+}
+
+fn etag_verdict_id(verdict: EtagVerdict) -> &'static str {
+    match verdict {
+        EtagVerdict::Strong => "strong",
+        EtagVerdict::Weak => "weak",
+        EtagVerdict::Invalid => "invalid",
+        EtagVerdict::Missing => "missing",
+    }
+}
+
+fn body_json(body: &Body) -> Value {
+    let kind = match body {
+        Body::Empty => "empty",
+        Body::Json(_) => "json",
+        Body::NotJson { .. } => "notJson",
+        Body::NotUtf8 { .. } => "notUtf8",
+        Body::Truncated { .. } => "truncated",
+    };
+    json!({ "kind": kind, "problem": body.problem().filter(|_| !matches!(body, Body::Empty)) })
+}
+
+/// One `eventStreams` entry as received, its URL fields redacted, plus `resolvedUrl`.
+fn stream_json(entry: &Value, resolved: Option<&EventStream>, redactor: &Redactor) -> Value {
+    let mut entry = entry.clone();
+    if let Some(object) = entry.as_object_mut() {
+        redact_string_field(object, "url", redactor);
+        if let Some(endpoint) = object.get_mut("endpoint").and_then(Value::as_object_mut) {
+            redact_string_field(endpoint, "requestUri", redactor);
+            redact_string_field(endpoint, "origin", redactor);
+        }
+        let resolved_url = resolved
+            .and_then(|s| s.resolved.as_ref().ok())
+            .map(|url| Value::String(redactor.url(url.as_str()).into_owned()))
+            .unwrap_or(Value::Null);
+        object.insert("resolvedUrl".to_owned(), resolved_url);
+    }
+    entry
+}
+
+fn redact_string_field(object: &mut Map<String, Value>, field: &str, redactor: &Redactor) {
+    if let Some(Value::String(text)) = object.get_mut(field) {
+        *text = redactor.url(text).into_owned();
+    }
+}
+
+/// The human screen.
+pub fn human(report: &FetchReport, out: &mut dyn Write, p: &Palette, redactor: &Redactor) -> io::Result<()> {
+    let exchange = &report.exchange;
+    let answer = &exchange.answer;
+    let status_style = match answer.status {
+        200..=299 | 304 => p.good,
+        _ => p.bad,
+    };
+    writeln!(out, "{} {}", p.paint(p.strong, exchange.method), redactor.url(exchange.url.as_str()))?;
+    let status = format!("{} {}", answer.status, exchange.reason);
+    let note = if answer.status == 304 { "  (not modified: the flags are as you have them)" } else { "" };
+    writeln!(out, "{} in {}{note}", p.paint(status_style, status), millis(exchange.elapsed))?;
+    let context = serde_json::to_string(&report.context).unwrap_or_default();
+    writeln!(out, "{}  {context}", label(p, "context"))?;
+    writeln!(out, "{}  {}", label(p, "etag"), etag_line(answer.etag(), p))?;
+
+    if answer.status == 304 {
+        section(out, p, "headers")?;
+        for (name, value) in &answer.headers {
+            writeln!(out, "  {}: {}", p.paint(p.dim, name), redactor.header(name, value))?;
+        }
+    } else if let Some(problem) = answer.body.problem().filter(|_| answer.body.is_present()) {
+        writeln!(out, "{}  {}", label(p, "body"), p.paint(p.bad, problem))?;
+    }
+
+    match (answer.status, &answer.endpoint, report.body()) {
+        (200, Endpoint::Bulk, Some(body)) => {
+            if let Some(items) = body.get("flags").and_then(Value::as_array) {
+                flags_table(out, p, items)?;
+            }
+            streams_section(out, p, body, report, redactor)?;
+            metadata_section(out, p, body.get("metadata"))?;
+        }
+        (200, Endpoint::Single { .. }, Some(body)) => {
+            flags_table(out, p, std::slice::from_ref(body))?;
+            metadata_section(out, p, body.get("metadata"))?;
+        }
+        (200 | 304, _, _) => {}
+        (_, _, Some(body)) => {
+            section(out, p, "error")?;
+            for field in ["key", "errorCode", "errorDetails"] {
+                if let Some(value) = body.get(field) {
+                    writeln!(out, "  {}  {}", pad(field, 12), scalar(value))?;
+                }
+            }
+        }
+        (_, _, None) => {}
+    }
+    findings_section(out, p, &report.findings)
+}
+
+fn label(p: &Palette, name: &str) -> String {
+    p.paint(p.dim, pad(name, 8))
+}
+
+fn section(out: &mut dyn Write, p: &Palette, title: &str) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "{}", p.paint(p.strong, title))
+}
+
+fn etag_line(etag: Option<&str>, p: &Palette) -> String {
+    let verdict = EtagVerdict::of(etag);
+    let style = match verdict {
+        EtagVerdict::Strong | EtagVerdict::Weak => p.good,
+        EtagVerdict::Invalid | EtagVerdict::Missing => p.warn,
+    };
+    match etag {
+        Some(tag) => format!("{tag} {}", p.paint(style, format!("({verdict})"))),
+        None => p.paint(style, "(missing)"),
+    }
+}
+
+/// A JSON value as one short line: strings bare, everything else compact JSON.
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn value_type(item: &Value) -> &'static str {
+    match item.get("value") {
+        None => "code default",
+        Some(Value::Bool(_)) => "boolean",
+        Some(Value::String(_)) => "string",
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => "integer",
+        Some(Value::Number(_)) => "float",
+        Some(Value::Object(_)) => "object",
+        Some(Value::Array(_)) => "array (invalid)",
+        Some(Value::Null) => "null (invalid)",
+    }
+}
+
+fn flags_table(out: &mut dyn Write, p: &Palette, items: &[Value]) -> io::Result<()> {
+    let mut rows: Vec<[String; 5]> = items
+        .iter()
+        .map(|item| {
+            let key = item.get("key").map(scalar).unwrap_or_else(|| "(no key)".into());
+            if let Some(code) = item.get("errorCode").filter(|_| item.get("reason").is_none()) {
+                let details = item.get("errorDetails").map(scalar).map(|d| format!(": {d}")).unwrap_or_default();
+                let error = format!("error {}{}", scalar(code), details);
+                return [key, "—".into(), "—".into(), "—".into(), error];
+            }
+            let value = item.get("value").map(|v| ellipsize(&v.to_string(), 40)).unwrap_or_else(|| "—".into());
+            let variant = item.get("variant").map(scalar).unwrap_or_else(|| "—".into());
+            let reason = item.get("reason").map(scalar).unwrap_or_else(|| "—".into());
+            [key, value, value_type(item).into(), variant, reason]
+        })
+        .collect();
+    rows.sort_by(|a, b| a[0].cmp(&b[0]));
+    let header = ["KEY", "VALUE", "TYPE", "VARIANT", "REASON"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    section(out, p, &format!("flags ({})", rows.len()))?;
+    let line = |cells: [&str; 5]| {
+        let padded: Vec<String> = cells.iter().zip(widths).map(|(c, w)| pad(c, w)).collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    writeln!(out, "  {}", p.paint(p.dim, line(header)))?;
+    for row in &rows {
+        let text = line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+        let keyed = text.strip_prefix(row[0].as_str()).map(|rest| format!("{}{rest}", p.paint(p.key, &row[0])));
+        let shown = keyed.unwrap_or(text);
+        if row[4].starts_with("error ") {
+            writeln!(out, "  {}", p.paint(p.warn, shown))?;
+        } else {
+            writeln!(out, "  {shown}")?;
+        }
+    }
+    Ok(())
+}
+
+fn streams_section(
+    out: &mut dyn Write,
+    p: &Palette,
+    body: &Value,
+    report: &FetchReport,
+    redactor: &Redactor,
+) -> io::Result<()> {
+    let Some(list) = body.get("eventStreams").and_then(Value::as_array) else {
+        section(out, p, "event streams")?;
+        return writeln!(out, "  {}", p.paint(p.dim, "none advertised: clients poll with If-None-Match"));
+    };
+    section(out, p, &format!("event streams ({})", list.len()))?;
+    for (index, entry) in list.iter().enumerate() {
+        let kind = entry.get("type").map(scalar).unwrap_or_else(|| "(no type)".into());
+        let url = match report.streams.get(index).map(|s| &s.resolved) {
+            Some(Ok(url)) => redactor.url(url.as_str()).into_owned(),
+            Some(Err(why)) => format!("(unresolvable: {why})"),
+            None => "(unresolvable)".into(),
+        };
+        let delay = match entry.get("inactivityDelaySec") {
+            Some(v) => format!("inactivityDelaySec {v}"),
+            None => "inactivityDelaySec 120 (default)".into(),
+        };
+        let problems: Vec<Finding> =
+            entry_checks(index, entry).into_iter().filter(|f| f.level != Level::Info).collect();
+        let verdict = if problems.is_empty() {
+            p.paint(p.good, "well-formed")
+        } else {
+            p.paint(p.bad, format!("malformed ({})", problems.iter().map(|f| f.id).collect::<Vec<_>>().join(", ")))
+        };
+        writeln!(out, "  [{index}] {kind}  {url}  {}  {verdict}", p.paint(p.dim, delay))?;
+    }
+    Ok(())
+}
+
+fn metadata_section(out: &mut dyn Write, p: &Palette, metadata: Option<&Value>) -> io::Result<()> {
+    let Some(object) = metadata.and_then(Value::as_object).filter(|m| !m.is_empty()) else { return Ok(()) };
+    section(out, p, "metadata")?;
+    let width = object.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+    for (key, value) in object {
+        writeln!(out, "  {}  {}", p.paint(p.key, pad(key, width)), ellipsize(&scalar(value), 60))?;
+    }
+    Ok(())
+}
+
+fn findings_section(out: &mut dyn Write, p: &Palette, findings: &[Finding]) -> io::Result<()> {
+    let graded: Vec<&Finding> = findings.iter().filter(|f| f.level != Level::Info).collect();
+    let info: Vec<&Finding> = findings.iter().filter(|f| f.level == Level::Info).collect();
+    section(out, p, "findings")?;
+    let width = findings.iter().map(|f| f.id.len()).max().unwrap_or(0);
+    for finding in graded.iter().chain(&info) {
+        let level = p.paint(p.level(finding.level), pad(finding.level.as_str(), 6));
+        writeln!(out, "  {level}  {}  {}", pad(finding.id, width), finding.message)?;
+    }
+    let must = graded.iter().filter(|f| f.level == Level::Must).count();
+    let should = graded.len() - must;
+    let summary = match (must, should) {
+        (0, 0) => p.paint(p.good, "no violations found in this answer"),
+        (0, s) => p.paint(p.warn, format!("{s} SHOULD-level warning(s), no MUST-level violation")),
+        (m, s) => p.paint(p.bad, format!("{m} MUST-level violation(s), {s} SHOULD-level warning(s)")),
+    };
+    writeln!(out, "  {summary}")
+}

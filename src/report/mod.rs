@@ -1,0 +1,90 @@
+//! The reporting layer: the only place that decides how results look. Core modules hand it
+//! values; it writes human text or JSON.
+
+pub mod fetch;
+pub mod verbose;
+
+use anstyle::{AnsiColor, Style};
+
+use crate::protocol::finding::Level;
+
+/// The styles human output uses; all plain when colour is off. anstyle styles are plain values
+/// rendered inline, so there is no global colour switch to forget to set.
+#[derive(Debug, Clone, Copy)]
+pub struct Palette {
+    pub good: Style,
+    pub warn: Style,
+    pub bad: Style,
+    pub dim: Style,
+    pub strong: Style,
+    pub key: Style,
+}
+
+impl Palette {
+    pub fn new(colour: bool) -> Self {
+        if !colour {
+            let plain = Style::new();
+            return Self { good: plain, warn: plain, bad: plain, dim: plain, strong: plain, key: plain };
+        }
+        Self {
+            good: AnsiColor::Green.on_default(),
+            warn: AnsiColor::Yellow.on_default(),
+            bad: AnsiColor::Red.on_default().bold(),
+            dim: Style::new().dimmed(),
+            strong: Style::new().bold(),
+            key: AnsiColor::Cyan.on_default(),
+        }
+    }
+
+    /// `text` wrapped in `style` (and nothing when the style is plain).
+    pub fn paint(&self, style: Style, text: impl std::fmt::Display) -> String {
+        format!("{style}{text}{style:#}")
+    }
+
+    pub fn level(&self, level: Level) -> Style {
+        match level {
+            Level::Must => self.bad,
+            Level::Should => self.warn,
+            Level::Info => self.dim,
+        }
+    }
+}
+
+/// Pads `text` to `width` characters (not bytes: keys and values may be any Unicode).
+pub fn pad(text: &str, width: usize) -> String {
+    let len = text.chars().count();
+    format!("{text}{}", " ".repeat(width.saturating_sub(len)))
+}
+
+/// Shortens `text` to at most `max` characters with an ellipsis.
+pub fn ellipsize(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+/// Milliseconds with a precision that suits the size.
+pub fn millis(duration: std::time::Duration) -> String {
+    let ms = duration.as_secs_f64() * 1000.0;
+    if ms < 10.0 { format!("{ms:.1} ms") } else { format!("{ms:.0} ms") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_palettes_add_no_escape_codes() {
+        assert_eq!(Palette::new(false).paint(Palette::new(false).bad, "x"), "x");
+        assert!(Palette::new(true).paint(Palette::new(true).bad, "x").contains('\u{1b}'));
+    }
+
+    #[test]
+    fn padding_and_ellipsis_count_characters() {
+        assert_eq!(pad("é", 3), "é  ");
+        assert_eq!(ellipsize("abcdef", 4), "abc…");
+        assert_eq!(ellipsize("abc", 4), "abc");
+    }
+}
