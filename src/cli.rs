@@ -8,7 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Check and watch OFREP servers: is the server right, and what does it do live?
 #[derive(Debug, Parser)]
-#[command(name = "ofrep", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "ofrep",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 #[command(after_long_help = crate::exit::TABLE)]
 pub struct Cli {
     #[command(subcommand)]
@@ -154,7 +159,12 @@ pub struct ServeArgs {
     pub keepalive: Duration,
 
     /// Require `Authorization: Bearer TOKEN` or `X-API-Key: TOKEN` on every OFREP request.
-    #[arg(long, value_name = "TOKEN", env = "OFREP_SERVE_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "OFREP_SERVE_TOKEN",
+        hide_env_values = true
+    )]
     pub require_auth: Option<String>,
 
     /// Enable the control endpoints (`POST /control/change`, `POST /control/streams/drop`).
@@ -184,7 +194,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// read as powers of 1024 as well, since nobody means 1000 here).
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let number: u64 = digits
         .parse()
@@ -194,7 +206,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        other => return Err(format!("`{other}` is not a size unit; use B, KiB, MiB or GiB")),
+        other => {
+            return Err(format!(
+                "`{other}` is not a size unit; use B, KiB, MiB or GiB"
+            ));
+        }
     };
     number
         .checked_mul(factor)
@@ -220,7 +236,7 @@ Exit codes:
   1  an error status, or a MUST-level finding
   2  ofrep could not do its job: usage, invalid URL, DNS, connection refused, TLS, timeout";
 
-const SERVE_EXAMPLES: &str = "\
+pub(crate) const SERVE_EXAMPLES: &str = "\
 Examples:
   ofrep serve                                  the demo flags on 127.0.0.1:8016
   ofrep serve --flags flags.json --port 0      your flagd file, watched, on a free port

@@ -9,33 +9,57 @@ use crate::exit;
 pub enum Error {
     /// The command line or environment is wrong; names what was given.
     #[error("{message}")]
-    Usage { message: String, hint: Option<String> },
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
     /// The request could not be made or answered: DNS, refused, TLS, timeout, reset.
     #[error("{message}")]
-    Network { message: String, hint: Option<String> },
+    Network {
+        message: String,
+        hint: Option<String>,
+    },
     /// A file `ofrep` was asked to read is missing or malformed; the message names file:line.
     #[error("{message}")]
-    File { message: String, hint: Option<String> },
+    File {
+        message: String,
+        hint: Option<String>,
+    },
     /// The reference server could not start or run.
     #[error("{message}")]
-    Serve { message: String, hint: Option<String> },
+    Serve {
+        message: String,
+        hint: Option<String>,
+    },
 }
 
 impl Error {
     pub fn usage(message: impl Into<String>) -> Self {
-        Self::Usage { message: message.into(), hint: None }
+        Self::Usage {
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn network(message: impl Into<String>) -> Self {
-        Self::Network { message: message.into(), hint: None }
+        Self::Network {
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn file(message: impl Into<String>) -> Self {
-        Self::File { message: message.into(), hint: None }
+        Self::File {
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn serve(message: impl Into<String>) -> Self {
-        Self::Serve { message: message.into(), hint: None }
+        Self::Serve {
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// Adds (or replaces) the `hint:` line shown under the error.

@@ -68,7 +68,10 @@ impl<'a> EntityTag<'a> {
         let end = inner.find('"')?;
         let opaque = &inner[..end];
         // etagc = %x21 / %x23-7E / obs-text: no spaces, no controls, no quotes (found above).
-        if !opaque.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80) {
+        if !opaque
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80)
+        {
             return None;
         }
         Some((Self { weak, opaque }, &inner[end + 1..]))
@@ -104,7 +107,10 @@ impl<'a> IfNoneMatch<'a> {
             } else {
                 let end = rest.find(',').unwrap_or(rest.len());
                 let literal = rest[..end].trim();
-                tags.push(EntityTag { weak: false, opaque: literal });
+                tags.push(EntityTag {
+                    weak: false,
+                    opaque: literal,
+                });
                 rest = &rest[end..];
             }
         }
