@@ -236,7 +236,7 @@ Exit codes:
   1  an error status, or a MUST-level finding
   2  ofrep could not do its job: usage, invalid URL, DNS, connection refused, TLS, timeout";
 
-const SERVE_EXAMPLES: &str = "\
+pub(crate) const SERVE_EXAMPLES: &str = "\
 Examples:
   ofrep serve                                  the demo flags on 127.0.0.1:8016
   ofrep serve --flags flags.json --port 0      your flagd file, watched, on a free port

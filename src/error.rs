@@ -31,6 +31,9 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
+    /// Writing the result failed. A closed pipe (`ofrep ... | head`) is not reported.
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
 }
 
 impl Error {

@@ -39,15 +39,16 @@ impl Outcome {
 
 /// Runs one command to completion.
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let ui = commands::Ui::new(&cli.global);
+    match cli.command {
+        Command::Fetch(args) => runtime()?.block_on(commands::fetch::run(args, &ui)),
+        Command::Serve(args) => commands::serve::run(&args, &cli.global).map(|_| Outcome::Success),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::serve(format!("cannot start the async runtime: {e}")))?;
-    let ui = commands::Ui::new(&cli.global);
-    runtime.block_on(async move {
-        match cli.command {
-            Command::Fetch(args) => commands::fetch::run(args, &ui).await,
-            Command::Serve(args) => commands::serve::run(args, &ui).await,
-        }
-    })
+        .map_err(|e| Error::serve(format!("cannot start the async runtime: {e}")))
 }

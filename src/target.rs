@@ -25,8 +25,16 @@ pub struct OfrepEnv {
 
 impl OfrepEnv {
     pub fn capture() -> Self {
-        let get = |name| std::env::var(name).ok().filter(|v: &String| !v.trim().is_empty());
-        Self { endpoint: get("OFREP_ENDPOINT"), headers: get("OFREP_HEADERS"), timeout_ms: get("OFREP_TIMEOUT_MS") }
+        let get = |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v: &String| !v.trim().is_empty())
+        };
+        Self {
+            endpoint: get("OFREP_ENDPOINT"),
+            headers: get("OFREP_HEADERS"),
+            timeout_ms: get("OFREP_TIMEOUT_MS"),
+        }
     }
 }
 
@@ -44,7 +52,12 @@ pub struct Resolved {
 
 impl Resolved {
     pub fn client_config(&self, base: Url, max_body: u64) -> ClientConfig {
-        ClientConfig { base, headers: self.headers.clone(), timeout: self.timeout, max_body }
+        ClientConfig {
+            base,
+            headers: self.headers.clone(),
+            timeout: self.timeout,
+            max_body,
+        }
     }
 }
 
@@ -53,21 +66,26 @@ pub fn resolve(args: &TargetArgs, env: &OfrepEnv) -> Result<Resolved, Error> {
     let base = match (&args.url, args.embedded, &env.endpoint) {
         (_, true, _) => None,
         (Some(url), false, _) => Some(client::base_url(url)?),
-        (None, false, Some(url)) => Some(
-            client::base_url(url)
-                .map_err(|e| Error::usage(format!("OFREP_ENDPOINT: {e}")).with_hint(e.hint().unwrap_or_default()))?,
-        ),
+        (None, false, Some(url)) => Some(client::base_url(url).map_err(|e| {
+            Error::usage(format!("OFREP_ENDPOINT: {e}")).with_hint(e.hint().unwrap_or_default())
+        })?),
         (None, false, None) => {
             return Err(Error::usage("no server given: pass a URL or set OFREP_ENDPOINT")
                 .with_hint("e.g. `ofrep fetch https://flags.example.com`, or `ofrep fetch --embedded` to try the built-in server"));
         }
     };
 
-    let (env_headers, warnings) = env.headers.as_deref().map(headers::parse_env).unwrap_or_default();
+    let (env_headers, warnings) = env
+        .headers
+        .as_deref()
+        .map(headers::parse_env)
+        .unwrap_or_default();
     let flag_headers = args
         .headers
         .iter()
-        .map(|raw| headers::parse_flag(raw).map_err(|why| Error::usage(format!("-H/--header: {why}"))))
+        .map(|raw| {
+            headers::parse_flag(raw).map_err(|why| Error::usage(format!("-H/--header: {why}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
 
     let timeout = match (args.timeout, &env.timeout_ms) {
@@ -78,18 +96,32 @@ pub fn resolve(args: &TargetArgs, env: &OfrepEnv) -> Result<Resolved, Error> {
             .ok()
             .filter(|&ms| ms > 0)
             .map(Duration::from_millis)
-            .ok_or_else(|| Error::usage(format!("OFREP_TIMEOUT_MS is `{ms}`, not a positive number of milliseconds")))?,
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "OFREP_TIMEOUT_MS is `{ms}`, not a positive number of milliseconds"
+                ))
+            })?,
         (None, None) => DEFAULT_TIMEOUT,
     };
     if timeout.is_zero() {
         return Err(Error::usage("--timeout must be greater than zero"));
     }
 
-    let file_context = args.context_file.as_ref().map(|path| read_context_file(path)).transpose()?;
+    let file_context = args
+        .context_file
+        .as_ref()
+        .map(|path| read_context_file(path))
+        .transpose()?;
     let context = context::build(file_context, &args.context, args.targeting_key.as_deref())
         .map_err(|why| Error::usage(format!("evaluation context: {why}")))?;
 
-    Ok(Resolved { base, headers: headers::merge(env_headers, flag_headers), timeout, context, warnings })
+    Ok(Resolved {
+        base,
+        headers: headers::merge(env_headers, flag_headers),
+        timeout,
+        context,
+        warnings,
+    })
 }
 
 fn read_context_file(path: &std::path::Path) -> Result<Value, Error> {
@@ -100,8 +132,12 @@ fn read_context_file(path: &std::path::Path) -> Result<Value, Error> {
             .map_err(|e| Error::usage(format!("cannot read the context from stdin: {e}")))?;
         ("<stdin>".to_owned(), text)
     } else {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::usage(format!("cannot read the context file {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::usage(format!(
+                "cannot read the context file {}: {e}",
+                path.display()
+            ))
+        })?;
         (path.display().to_string(), text)
     };
     context::parse_file(&text).map_err(|why| Error::usage(format!("context file {name}: {why}")))
@@ -125,7 +161,10 @@ mod tests {
 
     #[test]
     fn the_url_argument_wins_over_ofrep_endpoint() {
-        let env = OfrepEnv { endpoint: Some("http://env.example".into()), ..Default::default() };
+        let env = OfrepEnv {
+            endpoint: Some("http://env.example".into()),
+            ..Default::default()
+        };
         let resolved = resolve(&args(Some("http://arg.example")), &env).unwrap();
         assert_eq!(resolved.base.unwrap().as_str(), "http://arg.example/");
         let resolved = resolve(&args(None), &env).unwrap();
@@ -140,19 +179,44 @@ mod tests {
 
     #[test]
     fn timeout_flag_wins_over_ofrep_timeout_ms() {
-        let env = OfrepEnv { timeout_ms: Some("2500".into()), ..Default::default() };
-        assert_eq!(resolve(&args(Some("http://a")), &env).unwrap().timeout, Duration::from_millis(2500));
+        let env = OfrepEnv {
+            timeout_ms: Some("2500".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve(&args(Some("http://a")), &env).unwrap().timeout,
+            Duration::from_millis(2500)
+        );
         let mut with_flag = args(Some("http://a"));
         with_flag.timeout = Some(Duration::from_secs(1));
-        assert_eq!(resolve(&with_flag, &env).unwrap().timeout, Duration::from_secs(1));
-        assert_eq!(resolve(&args(Some("http://a")), &OfrepEnv::default()).unwrap().timeout, DEFAULT_TIMEOUT);
-        let bad = OfrepEnv { timeout_ms: Some("soon".into()), ..Default::default() };
-        assert!(resolve(&args(Some("http://a")), &bad).unwrap_err().to_string().contains("OFREP_TIMEOUT_MS"));
+        assert_eq!(
+            resolve(&with_flag, &env).unwrap().timeout,
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            resolve(&args(Some("http://a")), &OfrepEnv::default())
+                .unwrap()
+                .timeout,
+            DEFAULT_TIMEOUT
+        );
+        let bad = OfrepEnv {
+            timeout_ms: Some("soon".into()),
+            ..Default::default()
+        };
+        assert!(
+            resolve(&args(Some("http://a")), &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("OFREP_TIMEOUT_MS")
+        );
     }
 
     #[test]
     fn header_flags_win_and_env_warnings_are_kept() {
-        let env = OfrepEnv { headers: Some("X-Api-Key=env,broken".into()), ..Default::default() };
+        let env = OfrepEnv {
+            headers: Some("X-Api-Key=env,broken".into()),
+            ..Default::default()
+        };
         let mut a = args(Some("http://a"));
         a.headers = vec!["X-API-Key: flag".into()];
         let resolved = resolve(&a, &env).unwrap();
@@ -165,6 +229,11 @@ mod tests {
     fn a_bad_header_flag_is_a_usage_error() {
         let mut a = args(Some("http://a"));
         a.headers = vec!["nocolon".into()];
-        assert!(resolve(&a, &OfrepEnv::default()).unwrap_err().to_string().contains("nocolon"));
+        assert!(
+            resolve(&a, &OfrepEnv::default())
+                .unwrap_err()
+                .to_string()
+                .contains("nocolon")
+        );
     }
 }

@@ -16,10 +16,19 @@ const GOOD_BULK: &str = r#"{"flags":[{"key":"a","value":true,"reason":"STATIC","
 /// The binary with a clean, terminal-independent environment.
 fn ofrep() -> Command {
     let mut cmd = Command::cargo_bin("ofrep").unwrap();
-    for var in ["NO_COLOR", "CI", "OFREP_ENDPOINT", "OFREP_HEADERS", "OFREP_TIMEOUT_MS", "TERM"] {
+    for var in [
+        "NO_COLOR",
+        "CI",
+        "OFREP_ENDPOINT",
+        "OFREP_HEADERS",
+        "OFREP_TIMEOUT_MS",
+        "TERM",
+    ] {
         cmd.env_remove(var);
     }
-    cmd.arg("--color").arg("never").timeout(Duration::from_secs(30));
+    cmd.arg("--color")
+        .arg("never")
+        .timeout(Duration::from_secs(30));
     cmd
 }
 
@@ -31,7 +40,8 @@ struct Run {
 
 impl Run {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
     }
 
     fn finding_ids(&self) -> Vec<String> {
@@ -58,14 +68,24 @@ fn fetch_json(url: &str, extra: &[&str]) -> Run {
 }
 
 fn schema() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/fetch.schema.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schemas/fetch.schema.json"
+    ))
+    .unwrap();
     jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
 }
 
 fn assert_matches_schema(document: &Value) {
     let validator = schema();
-    let errors: Vec<String> = validator.iter_errors(document).map(|e| format!("{e} at {}", e.instance_path)).collect();
-    assert!(errors.is_empty(), "output does not match schemas/fetch.schema.json: {errors:?}\n{document:#}");
+    let errors: Vec<String> = validator
+        .iter_errors(document)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "output does not match schemas/fetch.schema.json: {errors:?}\n{document:#}"
+    );
 }
 
 #[test]
@@ -74,7 +94,11 @@ fn fetch_embedded_shows_the_reference_servers_flags_and_passes() {
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("200 OK"), "{}", out.stdout);
     assert!(out.stdout.contains("(strong)"), "{}", out.stdout);
-    assert!(out.stdout.contains("\"targetingKey\":\"user-1\""), "the context sent is shown: {}", out.stdout);
+    assert!(
+        out.stdout.contains("\"targetingKey\":\"user-1\""),
+        "the context sent is shown: {}",
+        out.stdout
+    );
     assert!(out.stdout.contains("event streams (1)"), "{}", out.stdout);
     assert!(out.stdout.contains("well-formed"), "{}", out.stdout);
     assert!(out.stdout.contains("no violations found"), "{}", out.stdout);
@@ -90,13 +114,22 @@ fn fetch_json_from_the_reference_server_matches_the_documented_schema() {
     assert_eq!(doc["etagVerdict"], "strong");
     assert_eq!(doc["request"]["context"]["plan"], "premium");
     assert!(doc["flags"].as_array().unwrap().len() >= 6);
-    assert!(doc["eventStreams"][0]["resolvedUrl"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    assert!(
+        doc["eventStreams"][0]["resolvedUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
     assert_eq!(doc["passed"], true);
 }
 
 #[test]
 fn fetch_json_matches_the_schema_for_errors_and_304s_too() {
-    let error = Fixture::json("500 Internal Server Error", &[], r#"{"errorDetails":"boom"}"#);
+    let error = Fixture::json(
+        "500 Internal Server Error",
+        &[],
+        r#"{"errorDetails":"boom"}"#,
+    );
     let doc = fetch_json(&error.url(), &[]).json();
     assert_matches_schema(&doc);
     assert_eq!(doc["error"]["errorDetails"], "boom");
@@ -116,7 +149,11 @@ fn fetch_shows_a_304_as_not_modified_with_its_headers() {
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("304 Not Modified"), "{}", out.stdout);
     assert!(out.stdout.contains("not modified"), "{}", out.stdout);
-    assert!(out.stdout.to_lowercase().contains("etag:"), "headers are shown: {}", out.stdout);
+    assert!(
+        out.stdout.to_lowercase().contains("etag:"),
+        "headers are shown: {}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -124,11 +161,18 @@ fn fetch_single_flag_shows_one_row_and_a_missing_flag_fails_with_its_error() {
     let out = run(ofrep().args(["fetch", "--embedded", "--flag", "no-such-flag-anywhere"]));
     assert_eq!(out.code, 1, "a 404 is an error status: {}", out.stdout);
     assert!(out.stdout.contains("FLAG_NOT_FOUND"), "{}", out.stdout);
-    let single = Fixture::json("200 OK", &[], r#"{"key":"a","value":"x","reason":"STATIC","variant":"v"}"#);
+    let single = Fixture::json(
+        "200 OK",
+        &[],
+        r#"{"key":"a","value":"x","reason":"STATIC","variant":"v"}"#,
+    );
     let out = run(ofrep().args(["fetch", &single.url(), "--flag", "a/b"]));
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(out.stdout.contains("flags (1)"), "{}", out.stdout);
-    assert_eq!(single.requests()[0].target, "/ofrep/v1/evaluate/flags/a%2Fb");
+    assert_eq!(
+        single.requests()[0].target,
+        "/ofrep/v1/evaluate/flags/a%2Fb"
+    );
 }
 
 /// One answer that triggers each finding id; `GOOD_BULK` above triggers none of them.
@@ -166,15 +210,27 @@ fn every_finding_id_is_reported_for_an_answer_that_breaks_it_and_not_for_a_good_
     ];
     let good = Fixture::json("200 OK", &[etag], GOOD_BULK);
     let good_ids = fetch_json(&good.url(), &[]).finding_ids();
-    assert_eq!(good_ids, ["streams-optional"], "a good answer triggers nothing but the INFO line");
+    assert_eq!(
+        good_ids,
+        ["streams-optional"],
+        "a good answer triggers nothing but the INFO line"
+    );
     let good_single = Fixture::json("200 OK", &[], r#"{"key":"a","value":1,"reason":"STATIC"}"#);
-    assert!(fetch_json(&good_single.url(), &["--flag", "a"]).finding_ids().is_empty());
+    assert!(
+        fetch_json(&good_single.url(), &["--flag", "a"])
+            .finding_ids()
+            .is_empty()
+    );
 
     for (id, args, bytes) in cases {
         let server = Fixture::start(Behaviour::Raw(bytes));
         let out = fetch_json(&server.url(), args);
         let ids = out.finding_ids();
-        assert!(ids.iter().any(|i| i == id), "{id} was not reported; got {ids:?}\n{}", out.stdout);
+        assert!(
+            ids.iter().any(|i| i == id),
+            "{id} was not reported; got {ids:?}\n{}",
+            out.stdout
+        );
         assert!(!good_ids.iter().any(|i| i == id));
     }
 }
@@ -197,9 +253,17 @@ fn connection_refused_exits_2_within_a_second_naming_the_address_with_a_hint() {
     };
     let started = Instant::now();
     let out = run(ofrep().args(["fetch", &format!("http://127.0.0.1:{port}")]));
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains(&format!("127.0.0.1:{port}")), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("hint:"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
 }
@@ -210,10 +274,20 @@ fn a_server_that_never_answers_times_out_with_exit_2() {
     let started = Instant::now();
     let out = run(ofrep().args(["fetch", &silent.url(), "--timeout", "300ms"]));
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("did not answer within 300ms"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did not answer within 300ms"),
+        "{}",
+        out.stderr
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
-    let out = run(ofrep().args(["fetch", &silent.url()]).env("OFREP_TIMEOUT_MS", "200"));
-    assert!(out.stderr.contains("within 200ms"), "OFREP_TIMEOUT_MS is honoured: {}", out.stderr);
+    let out = run(ofrep()
+        .args(["fetch", &silent.url()])
+        .env("OFREP_TIMEOUT_MS", "200"));
+    assert!(
+        out.stderr.contains("within 200ms"),
+        "OFREP_TIMEOUT_MS is honoured: {}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -223,34 +297,68 @@ fn usage_errors_exit_2_and_name_the_bad_part() {
         (&["fetch"], "OFREP_ENDPOINT"),
         (&["fetch", "http://127.0.0.1:1", "-H", "NoColon"], "NoColon"),
         (&["fetch", "http://127.0.0.1:1", "-c", "novalue"], "novalue"),
-        (&["fetch", "http://127.0.0.1:1/ofrep/v1/evaluate/flags"], "part before /ofrep"),
-        (&["fetch", "http://127.0.0.1:1", "--context-file", "/nonexistent/ctx.json"], "/nonexistent/ctx.json"),
-        (&["fetch", "http://127.0.0.1:1", "--timeout", "soon"], "soon"),
+        (
+            &["fetch", "http://127.0.0.1:1/ofrep/v1/evaluate/flags"],
+            "part before /ofrep",
+        ),
+        (
+            &[
+                "fetch",
+                "http://127.0.0.1:1",
+                "--context-file",
+                "/nonexistent/ctx.json",
+            ],
+            "/nonexistent/ctx.json",
+        ),
+        (
+            &["fetch", "http://127.0.0.1:1", "--timeout", "soon"],
+            "soon",
+        ),
     ];
     for (args, needle) in cases {
         let out = run(ofrep().args(*args));
         assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
-        assert!(out.stderr.contains(needle), "{args:?} should name `{needle}`: {}", out.stderr);
+        assert!(
+            out.stderr.contains(needle),
+            "{args:?} should name `{needle}`: {}",
+            out.stderr
+        );
     }
     let out = run(ofrep().args(["fetch"]).env("OFREP_ENDPOINT", "nope"));
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("OFREP_ENDPOINT") && out.stderr.contains("nope"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("OFREP_ENDPOINT") && out.stderr.contains("nope"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn context_comes_from_a_file_or_stdin_and_a_bad_file_names_its_line() {
     let server = Fixture::json("200 OK", &[("ETag", "\"v\"")], GOOD_BULK);
     let out = run(ofrep()
-        .args(["fetch", &server.url(), "--context-file", "-", "-c", "age=42"])
+        .args([
+            "fetch",
+            &server.url(),
+            "--context-file",
+            "-",
+            "-c",
+            "age=42",
+        ])
         .write_stdin(r#"{"targetingKey":"u-1","plan":"free"}"#));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let sent: Value = serde_json::from_str(&server.requests()[0].body).unwrap();
-    assert_eq!(sent, serde_json::json!({"context": {"targetingKey": "u-1", "plan": "free", "age": 42}}));
+    assert_eq!(
+        sent,
+        serde_json::json!({"context": {"targetingKey": "u-1", "plan": "free", "age": 42}})
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("ctx.json");
     std::fs::write(&bad, "{\n  \"a\": 1,\n}").unwrap();
-    let out = run(ofrep().args(["fetch", "http://127.0.0.1:1", "--context-file"]).arg(&bad));
+    let out = run(ofrep()
+        .args(["fetch", "http://127.0.0.1:1", "--context-file"])
+        .arg(&bad));
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("line 3"), "{}", out.stderr);
 }
@@ -260,13 +368,21 @@ fn ofrep_headers_are_parsed_as_adr_0007_says_and_flags_win() {
     let server = Fixture::json("200 OK", &[("ETag", "\"v\"")], GOOD_BULK);
     let out = run(ofrep()
         .args(["fetch", &server.url(), "-H", "X-Override: from-flag"])
-        .env("OFREP_HEADERS", "Authorization=Bearer%20tok%3Den,X-Sig=a=b,X-Override=from-env,broken,=nokey"));
+        .env(
+            "OFREP_HEADERS",
+            "Authorization=Bearer%20tok%3Den,X-Sig=a=b,X-Override=from-env,broken,=nokey",
+        ));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let request = &server.requests()[0];
     assert_eq!(request.header("authorization"), Some("Bearer tok=en"));
     assert_eq!(request.header("x-sig"), Some("a=b"));
     assert_eq!(request.header("x-override"), Some("from-flag"));
-    assert_eq!(out.stderr.matches("warning:").count(), 2, "two malformed entries: {}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("warning:").count(),
+        2,
+        "two malformed entries: {}",
+        out.stderr
+    );
     assert_eq!(request.header("content-type"), Some("application/json"));
     assert_eq!(request.method, "POST");
     assert_eq!(request.target, "/ofrep/v1/evaluate/flags");
@@ -284,13 +400,37 @@ fn secrets_are_redacted_in_every_output_mode() {
     let auth = format!("Authorization: Bearer {TOKEN}");
     let api_key = format!("X-API-Key: {TOKEN}");
     for output in ["human", "json"] {
-        let out = run(ofrep().args(["fetch", &server.url(), "-v", "-o", output, "-H", &auth, "-H", &api_key]));
+        let out = run(ofrep().args([
+            "fetch",
+            &server.url(),
+            "-v",
+            "-o",
+            output,
+            "-H",
+            &auth,
+            "-H",
+            &api_key,
+        ]));
         assert_eq!(out.code, 0, "{}", out.stderr);
-        assert!(!out.stdout.contains(TOKEN), "{output} stdout leaks the token:\n{}", out.stdout);
-        assert!(!out.stderr.contains(TOKEN), "{output} stderr leaks the token:\n{}", out.stderr);
-        assert!(out.stderr.contains("authorization: Bearer <redacted>"), "{}", out.stderr);
+        assert!(
+            !out.stdout.contains(TOKEN),
+            "{output} stdout leaks the token:\n{}",
+            out.stdout
+        );
+        assert!(
+            !out.stderr.contains(TOKEN),
+            "{output} stderr leaks the token:\n{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("authorization: Bearer <redacted>"),
+            "{}",
+            out.stderr
+        );
     }
-    let env_out = run(ofrep().args(["fetch", &server.url(), "-v"]).env("OFREP_HEADERS", format!("X-API-Key={TOKEN}")));
+    let env_out = run(ofrep()
+        .args(["fetch", &server.url(), "-v"])
+        .env("OFREP_HEADERS", format!("X-API-Key={TOKEN}")));
     assert!(!env_out.stderr.contains(TOKEN) && !env_out.stdout.contains(TOKEN));
 
     // The same run with --show-secrets shows them: the test above can fail.
@@ -304,7 +444,10 @@ fn a_secret_in_the_target_url_is_redacted_in_errors() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let out = run(ofrep().args(["fetch", &format!("http://u:pw-sekrit@127.0.0.1:{port}/?k=sekrit")]));
+    let out = run(ofrep().args([
+        "fetch",
+        &format!("http://u:pw-sekrit@127.0.0.1:{port}/?k=sekrit"),
+    ]));
     assert_eq!(out.code, 2);
     assert!(!out.stderr.contains("sekrit"), "{}", out.stderr);
 }
@@ -323,12 +466,20 @@ fn bodies_that_are_not_json_not_utf8_or_cut_short_become_findings() {
     assert_eq!(out.json()["body"]["kind"], "notUtf8");
     assert_eq!(out.code, 1);
 
-    let truncated = Fixture::answer("200 OK", &[json, ("Content-Length", "500")], b"{\"flags\":[");
+    let truncated = Fixture::answer(
+        "200 OK",
+        &[json, ("Content-Length", "500")],
+        b"{\"flags\":[",
+    );
     let out = fetch_json(&truncated.url(), &[]);
     assert_eq!(out.json()["body"]["kind"], "truncated", "{}", out.stdout);
     assert_eq!(out.code, 1);
     let human = run(ofrep().args(["fetch", &truncated.url()]));
-    assert!(human.stdout.contains("cut short after 10 bytes"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("cut short after 10 bytes"),
+        "{}",
+        human.stdout
+    );
 }
 
 #[test]
@@ -337,7 +488,11 @@ fn a_body_over_the_cap_is_an_error_that_names_the_limit() {
     let server = Fixture::json("200 OK", &[], &big);
     let out = run(ofrep().args(["fetch", &server.url(), "--max-body-size", "1KiB"]));
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("1024-byte limit") && out.stderr.contains("--max-body-size"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("1024-byte limit") && out.stderr.contains("--max-body-size"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -43,18 +43,33 @@ pub async fn run(args: FetchArgs, ui: &Ui) -> Result<Outcome, Error> {
     }
 
     let findings = checks::all(&exchange.answer);
-    let streams = exchange.answer.body.json().map(|b| event_streams::entries(b, &base)).unwrap_or_default();
-    let report = FetchReport { exchange, context: resolved.context, streams, findings };
+    let streams = exchange
+        .answer
+        .body
+        .json()
+        .map(|b| event_streams::entries(b, &base))
+        .unwrap_or_default();
+    let report = FetchReport {
+        exchange,
+        context: resolved.context,
+        streams,
+        findings,
+    };
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match ui.format {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &render::json(&report, &ui.redactor)).map_err(std::io::Error::from)?;
+            serde_json::to_writer_pretty(&mut out, &render::json(&report, &ui.redactor))
+                .map_err(std::io::Error::from)?;
             writeln!(out)?;
         }
         OutputFormat::Human => render::human(&report, &mut out, &ui.out, &ui.redactor)?,
     }
     out.flush()?;
-    Ok(if report.passed() { Outcome::Success } else { Outcome::Failure })
+    Ok(if report.passed() {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    })
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand: glue between the resolved options, the core and the reporters.
 
 pub mod fetch;
+pub mod serve;
 
 use std::io::IsTerminal;
 

@@ -34,7 +34,12 @@ pub struct Request {
 
 impl Request {
     pub fn new(endpoint: Endpoint, context: Map<String, Value>) -> Self {
-        Self { endpoint, context, if_none_match: None, query: Vec::new() }
+        Self {
+            endpoint,
+            context,
+            if_none_match: None,
+            query: Vec::new(),
+        }
     }
 }
 
@@ -64,7 +69,12 @@ impl Client {
             .connect_timeout(config.timeout)
             .user_agent(concat!("ofrep/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::network(format!("could not set up the HTTP client: {}", root_cause(&e))))?;
+            .map_err(|e| {
+                Error::network(format!(
+                    "could not set up the HTTP client: {}",
+                    root_cause(&e)
+                ))
+            })?;
         Ok(Self { http, config })
     }
 
@@ -91,12 +101,20 @@ impl Client {
         let body = serde_json::to_vec(&serde_json::json!({ "context": request.context }))
             .map_err(|e| Error::usage(format!("cannot encode the context: {e}")))?;
         let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, "application/json".parse().expect("static header value"));
-        headers.insert(ACCEPT, "application/json".parse().expect("static header value"));
+        headers.insert(
+            CONTENT_TYPE,
+            "application/json".parse().expect("static header value"),
+        );
+        headers.insert(
+            ACCEPT,
+            "application/json".parse().expect("static header value"),
+        );
         if let Some(etag) = &request.if_none_match {
-            let value = etag
-                .parse()
-                .map_err(|_| Error::usage(format!("`{etag}` cannot be sent as an If-None-Match header")))?;
+            let value = etag.parse().map_err(|_| {
+                Error::usage(format!(
+                    "`{etag}` cannot be sent as an If-None-Match header"
+                ))
+            })?;
             headers.insert(IF_NONE_MATCH, value);
         }
         for header in &self.config.headers {
@@ -127,7 +145,9 @@ impl Client {
                             self.redacted(&url),
                             self.config.max_body
                         ))
-                        .with_hint("raise the limit with --max-body-size, e.g. --max-body-size 256MiB"));
+                        .with_hint(
+                            "raise the limit with --max-body-size, e.g. --max-body-size 256MiB",
+                        ));
                     }
                     bytes.extend_from_slice(&chunk);
                 }
@@ -141,14 +161,22 @@ impl Client {
         }
         let elapsed = started.elapsed();
         let body = match cut_short {
-            Some(cause) => Body::Truncated { received: bytes.len(), cause },
+            Some(cause) => Body::Truncated {
+                received: bytes.len(),
+                cause,
+            },
             None => Body::classify(&bytes),
         };
         Ok(Exchange {
             method: "POST",
             url,
             request_headers,
-            answer: Answer { endpoint: request.endpoint.clone(), status: status.as_u16(), headers: response_headers, body },
+            answer: Answer {
+                endpoint: request.endpoint.clone(),
+                status: status.as_u16(),
+                headers: response_headers,
+                body,
+            },
             reason: status.canonical_reason().unwrap_or(""),
             elapsed,
         })
@@ -163,7 +191,9 @@ impl Client {
     fn describe(&self, error: &reqwest::Error, url: &Url) -> Error {
         let shown = self.redacted(url);
         let cause = root_cause(error);
-        let address = url.host_str().map(|h| format!("{h}:{}", url.port_or_known_default().unwrap_or(0)));
+        let address = url
+            .host_str()
+            .map(|h| format!("{h}:{}", url.port_or_known_default().unwrap_or(0)));
         let address = address.unwrap_or_else(|| shown.clone());
         if error.is_timeout() {
             return Error::network(format!("{shown} did not answer within {}", humantime::format_duration(self.config.timeout)))
@@ -171,16 +201,18 @@ impl Client {
         }
         let lower = cause.to_ascii_lowercase();
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-            return Error::network(format!("TLS with {address} failed: {cause}"))
-                .with_hint("check the server's certificate, or use http:// for a plain-text server");
+            return Error::network(format!("TLS with {address} failed: {cause}")).with_hint(
+                "check the server's certificate, or use http:// for a plain-text server",
+            );
         }
         if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve") {
             return Error::network(format!("cannot resolve the host of {shown}: {cause}"))
                 .with_hint("check the host name in the URL (or OFREP_ENDPOINT)");
         }
         if error.is_connect() {
-            return Error::network(format!("could not connect to {address}: {cause}"))
-                .with_hint("is the server running there? Try `ofrep fetch --embedded` to see a working one");
+            return Error::network(format!("could not connect to {address}: {cause}")).with_hint(
+                "is the server running there? Try `ofrep fetch --embedded` to see a working one",
+            );
         }
         Error::network(format!("the request to {shown} failed: {cause}"))
     }
@@ -190,7 +222,12 @@ impl Client {
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
-        .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
         .collect()
 }
 
@@ -208,15 +245,24 @@ pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 pub fn base_url(text: &str) -> Result<Url, Error> {
     let shown = Redactor::default().url(text).into_owned();
     let mut url = Url::parse(text.trim()).map_err(|e| {
-        Error::usage(format!("`{shown}` is not a valid URL ({e})")).with_hint("give the base URL, e.g. https://flags.example.com")
+        Error::usage(format!("`{shown}` is not a valid URL ({e})"))
+            .with_hint("give the base URL, e.g. https://flags.example.com")
     })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::usage(format!("`{shown}` is not an http:// or https:// URL")));
+        return Err(Error::usage(format!(
+            "`{shown}` is not an http:// or https:// URL"
+        )));
     }
     if let Some(at) = url.path().find("/ofrep/") {
-        let base = format!("{}{}", url.origin().ascii_serialization(), &url.path()[..at + 1]);
-        return Err(Error::usage(format!("`{shown}` already contains the /ofrep path"))
-            .with_hint(format!("give the base URL, the part before /ofrep: {base}")));
+        let base = format!(
+            "{}{}",
+            url.origin().ascii_serialization(),
+            &url.path()[..at + 1]
+        );
+        return Err(
+            Error::usage(format!("`{shown}` already contains the /ofrep path"))
+                .with_hint(format!("give the base URL, the part before /ofrep: {base}")),
+        );
     }
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
@@ -231,8 +277,14 @@ mod tests {
 
     #[test]
     fn base_urls_are_normalised_to_end_in_a_slash() {
-        assert_eq!(base_url("http://127.0.0.1:8016").unwrap().as_str(), "http://127.0.0.1:8016/");
-        assert_eq!(base_url("https://h.example/prefix").unwrap().as_str(), "https://h.example/prefix/");
+        assert_eq!(
+            base_url("http://127.0.0.1:8016").unwrap().as_str(),
+            "http://127.0.0.1:8016/"
+        );
+        assert_eq!(
+            base_url("https://h.example/prefix").unwrap().as_str(),
+            "https://h.example/prefix/"
+        );
     }
 
     #[test]
@@ -241,7 +293,10 @@ mod tests {
         assert!(err.to_string().contains("flags.example.com"), "{err}");
         assert!(base_url("ftp://h.example/").is_err());
         let err = base_url("http://h.example/ofrep/v1/evaluate/flags").unwrap_err();
-        assert_eq!(err.hint(), Some("give the base URL, the part before /ofrep: http://h.example/"));
+        assert_eq!(
+            err.hint(),
+            Some("give the base URL, the part before /ofrep: http://h.example/")
+        );
     }
 
     #[test]
@@ -260,7 +315,9 @@ mod tests {
         })
         .unwrap();
         let mut request = Request::new(Endpoint::Bulk, Map::new());
-        request.query.push(("flagConfigEtag".into(), "\"a b\"".into()));
+        request
+            .query
+            .push(("flagConfigEtag".into(), "\"a b\"".into()));
         assert_eq!(
             client.url_for(&request).unwrap().as_str(),
             "http://127.0.0.1:1/api/ofrep/v1/evaluate/flags?flagConfigEtag=%22a+b%22"

@@ -33,12 +33,13 @@ pub fn build(
         context.insert("targetingKey".to_owned(), Value::String(key.to_owned()));
     }
     if let Some(key) = context.get("targetingKey")
-        && !key.is_string() {
-            return Err(format!(
-                "`targetingKey` must be a string, not {}",
-                kind_of(key)
-            ));
-        }
+        && !key.is_string()
+    {
+        return Err(format!(
+            "`targetingKey` must be a string, not {}",
+            kind_of(key)
+        ));
+    }
     Ok(context)
 }
 

@@ -3,9 +3,9 @@
 
 pub mod answer;
 pub mod checks;
+pub mod client;
 pub mod context;
 pub mod etag;
 pub mod event_streams;
 pub mod finding;
 pub mod headers;
-pub mod client;

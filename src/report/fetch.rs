@@ -40,7 +40,8 @@ pub struct FetchReport {
 impl FetchReport {
     /// A 200 or 304 with no MUST-level finding.
     pub fn passed(&self) -> bool {
-        matches!(self.exchange.answer.status, 200 | 304) && !self.findings.iter().any(|f| f.level == Level::Must)
+        matches!(self.exchange.answer.status, 200 | 304)
+            && !self.findings.iter().any(|f| f.level == Level::Must)
     }
 
     fn body(&self) -> Option<&Value> {
@@ -161,17 +162,36 @@ fn redact_string_field(object: &mut Map<String, Value>, field: &str, redactor: &
 }
 
 /// The human screen.
-pub fn human(report: &FetchReport, out: &mut dyn Write, p: &Palette, redactor: &Redactor) -> io::Result<()> {
+pub fn human(
+    report: &FetchReport,
+    out: &mut dyn Write,
+    p: &Palette,
+    redactor: &Redactor,
+) -> io::Result<()> {
     let exchange = &report.exchange;
     let answer = &exchange.answer;
     let status_style = match answer.status {
         200..=299 | 304 => p.good,
         _ => p.bad,
     };
-    writeln!(out, "{} {}", p.paint(p.strong, exchange.method), redactor.url(exchange.url.as_str()))?;
+    writeln!(
+        out,
+        "{} {}",
+        p.paint(p.strong, exchange.method),
+        redactor.url(exchange.url.as_str())
+    )?;
     let status = format!("{} {}", answer.status, exchange.reason);
-    let note = if answer.status == 304 { "  (not modified: the flags are as you have them)" } else { "" };
-    writeln!(out, "{} in {}{note}", p.paint(status_style, status), millis(exchange.elapsed))?;
+    let note = if answer.status == 304 {
+        "  (not modified: the flags are as you have them)"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "{} in {}{note}",
+        p.paint(status_style, status),
+        millis(exchange.elapsed)
+    )?;
     let context = serde_json::to_string(&report.context).unwrap_or_default();
     writeln!(out, "{}  {context}", label(p, "context"))?;
     writeln!(out, "{}  {}", label(p, "etag"), etag_line(answer.etag(), p))?;
@@ -179,7 +199,12 @@ pub fn human(report: &FetchReport, out: &mut dyn Write, p: &Palette, redactor: &
     if answer.status == 304 {
         section(out, p, "headers")?;
         for (name, value) in &answer.headers {
-            writeln!(out, "  {}: {}", p.paint(p.dim, name), redactor.header(name, value))?;
+            writeln!(
+                out,
+                "  {}: {}",
+                p.paint(p.dim, name),
+                redactor.header(name, value)
+            )?;
         }
     } else if let Some(problem) = answer.body.problem().filter(|_| answer.body.is_present()) {
         writeln!(out, "{}  {}", label(p, "body"), p.paint(p.bad, problem))?;
@@ -257,14 +282,30 @@ fn flags_table(out: &mut dyn Write, p: &Palette, items: &[Value]) -> io::Result<
     let mut rows: Vec<[String; 5]> = items
         .iter()
         .map(|item| {
-            let key = item.get("key").map(scalar).unwrap_or_else(|| "(no key)".into());
-            if let Some(code) = item.get("errorCode").filter(|_| item.get("reason").is_none()) {
-                let details = item.get("errorDetails").map(scalar).map(|d| format!(": {d}")).unwrap_or_default();
+            let key = item
+                .get("key")
+                .map(scalar)
+                .unwrap_or_else(|| "(no key)".into());
+            if let Some(code) = item
+                .get("errorCode")
+                .filter(|_| item.get("reason").is_none())
+            {
+                let details = item
+                    .get("errorDetails")
+                    .map(scalar)
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default();
                 let error = format!("error {}{}", scalar(code), details);
                 return [key, "—".into(), "—".into(), "—".into(), error];
             }
-            let value = item.get("value").map(|v| ellipsize(&v.to_string(), 40)).unwrap_or_else(|| "—".into());
-            let variant = item.get("variant").map(scalar).unwrap_or_else(|| "—".into());
+            let value = item
+                .get("value")
+                .map(|v| ellipsize(&v.to_string(), 40))
+                .unwrap_or_else(|| "—".into());
+            let variant = item
+                .get("variant")
+                .map(scalar)
+                .unwrap_or_else(|| "—".into());
             let reason = item.get("reason").map(scalar).unwrap_or_else(|| "—".into());
             [key, value, value_type(item).into(), variant, reason]
         })
@@ -285,7 +326,9 @@ fn flags_table(out: &mut dyn Write, p: &Palette, items: &[Value]) -> io::Result<
     writeln!(out, "  {}", p.paint(p.dim, line(header)))?;
     for row in &rows {
         let text = line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
-        let keyed = text.strip_prefix(row[0].as_str()).map(|rest| format!("{}{rest}", p.paint(p.key, &row[0])));
+        let keyed = text
+            .strip_prefix(row[0].as_str())
+            .map(|rest| format!("{}{rest}", p.paint(p.key, &row[0])));
         let shown = keyed.unwrap_or(text);
         if row[4].starts_with("error ") {
             writeln!(out, "  {}", p.paint(p.warn, shown))?;
@@ -305,11 +348,18 @@ fn streams_section(
 ) -> io::Result<()> {
     let Some(list) = body.get("eventStreams").and_then(Value::as_array) else {
         section(out, p, "event streams")?;
-        return writeln!(out, "  {}", p.paint(p.dim, "none advertised: clients poll with If-None-Match"));
+        return writeln!(
+            out,
+            "  {}",
+            p.paint(p.dim, "none advertised: clients poll with If-None-Match")
+        );
     };
     section(out, p, &format!("event streams ({})", list.len()))?;
     for (index, entry) in list.iter().enumerate() {
-        let kind = entry.get("type").map(scalar).unwrap_or_else(|| "(no type)".into());
+        let kind = entry
+            .get("type")
+            .map(scalar)
+            .unwrap_or_else(|| "(no type)".into());
         let url = match report.streams.get(index).map(|s| &s.resolved) {
             Some(Ok(url)) => redactor.url(url.as_str()).into_owned(),
             Some(Err(why)) => format!("(unresolvable: {why})"),
@@ -319,24 +369,46 @@ fn streams_section(
             Some(v) => format!("inactivityDelaySec {v}"),
             None => "inactivityDelaySec 120 (default)".into(),
         };
-        let problems: Vec<Finding> =
-            entry_checks(index, entry).into_iter().filter(|f| f.level != Level::Info).collect();
+        let problems: Vec<Finding> = entry_checks(index, entry)
+            .into_iter()
+            .filter(|f| f.level != Level::Info)
+            .collect();
         let verdict = if problems.is_empty() {
             p.paint(p.good, "well-formed")
         } else {
-            p.paint(p.bad, format!("malformed ({})", problems.iter().map(|f| f.id).collect::<Vec<_>>().join(", ")))
+            p.paint(
+                p.bad,
+                format!(
+                    "malformed ({})",
+                    problems.iter().map(|f| f.id).collect::<Vec<_>>().join(", ")
+                ),
+            )
         };
-        writeln!(out, "  [{index}] {kind}  {url}  {}  {verdict}", p.paint(p.dim, delay))?;
+        writeln!(
+            out,
+            "  [{index}] {kind}  {url}  {}  {verdict}",
+            p.paint(p.dim, delay)
+        )?;
     }
     Ok(())
 }
 
 fn metadata_section(out: &mut dyn Write, p: &Palette, metadata: Option<&Value>) -> io::Result<()> {
-    let Some(object) = metadata.and_then(Value::as_object).filter(|m| !m.is_empty()) else { return Ok(()) };
+    let Some(object) = metadata
+        .and_then(Value::as_object)
+        .filter(|m| !m.is_empty())
+    else {
+        return Ok(());
+    };
     section(out, p, "metadata")?;
     let width = object.keys().map(|k| k.chars().count()).max().unwrap_or(0);
     for (key, value) in object {
-        writeln!(out, "  {}  {}", p.paint(p.key, pad(key, width)), ellipsize(&scalar(value), 60))?;
+        writeln!(
+            out,
+            "  {}  {}",
+            p.paint(p.key, pad(key, width)),
+            ellipsize(&scalar(value), 60)
+        )?;
     }
     Ok(())
 }
@@ -348,14 +420,25 @@ fn findings_section(out: &mut dyn Write, p: &Palette, findings: &[Finding]) -> i
     let width = findings.iter().map(|f| f.id.len()).max().unwrap_or(0);
     for finding in graded.iter().chain(&info) {
         let level = p.paint(p.level(finding.level), pad(finding.level.as_str(), 6));
-        writeln!(out, "  {level}  {}  {}", pad(finding.id, width), finding.message)?;
+        writeln!(
+            out,
+            "  {level}  {}  {}",
+            pad(finding.id, width),
+            finding.message
+        )?;
     }
     let must = graded.iter().filter(|f| f.level == Level::Must).count();
     let should = graded.len() - must;
     let summary = match (must, should) {
         (0, 0) => p.paint(p.good, "no violations found in this answer"),
-        (0, s) => p.paint(p.warn, format!("{s} SHOULD-level warning(s), no MUST-level violation")),
-        (m, s) => p.paint(p.bad, format!("{m} MUST-level violation(s), {s} SHOULD-level warning(s)")),
+        (0, s) => p.paint(
+            p.warn,
+            format!("{s} SHOULD-level warning(s), no MUST-level violation"),
+        ),
+        (m, s) => p.paint(
+            p.bad,
+            format!("{m} MUST-level violation(s), {s} SHOULD-level warning(s)"),
+        ),
     };
     writeln!(out, "  {summary}")
 }

@@ -24,7 +24,14 @@ impl Palette {
     pub fn new(colour: bool) -> Self {
         if !colour {
             let plain = Style::new();
-            return Self { good: plain, warn: plain, bad: plain, dim: plain, strong: plain, key: plain };
+            return Self {
+                good: plain,
+                warn: plain,
+                bad: plain,
+                dim: plain,
+                strong: plain,
+                key: plain,
+            };
         }
         Self {
             good: AnsiColor::Green.on_default(),
@@ -68,7 +75,11 @@ pub fn ellipsize(text: &str, max: usize) -> String {
 /// Milliseconds with a precision that suits the size.
 pub fn millis(duration: std::time::Duration) -> String {
     let ms = duration.as_secs_f64() * 1000.0;
-    if ms < 10.0 { format!("{ms:.1} ms") } else { format!("{ms:.0} ms") }
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
 }
 
 #[cfg(test)]
@@ -78,7 +89,11 @@ mod tests {
     #[test]
     fn plain_palettes_add_no_escape_codes() {
         assert_eq!(Palette::new(false).paint(Palette::new(false).bad, "x"), "x");
-        assert!(Palette::new(true).paint(Palette::new(true).bad, "x").contains('\u{1b}'));
+        assert!(
+            Palette::new(true)
+                .paint(Palette::new(true).bad, "x")
+                .contains('\u{1b}')
+        );
     }
 
     #[test]

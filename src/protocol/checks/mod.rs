@@ -25,9 +25,10 @@ pub fn all(answer: &Answer) -> Vec<Finding> {
             findings.extend(single::not_found(answer));
             findings.extend(single::error_400_shape(answer));
             if answer.status == 200
-                && let Some(body) = answer.body.json() {
-                    findings.extend(evaluation::all(body, "the answer"));
-                }
+                && let Some(body) = answer.body.json()
+            {
+                findings.extend(evaluation::all(body, "the answer"));
+            }
         }
         Endpoint::Bulk => {
             findings.extend(bulk::shape(answer));

@@ -97,12 +97,13 @@ pub fn entry_checks(index: usize, entry: &Value) -> Vec<Finding> {
         (None, Some(endpoint)) => findings.extend(endpoint_check(&label, endpoint)),
     }
     if let Some(delay) = object.get("inactivityDelaySec")
-        && delay.as_u64().is_none_or(|n| n < 1) {
-            findings.push(Finding::must(
-                "streams-inactivity",
-                format!("{label}: `inactivityDelaySec` is `{delay}`; it must be an integer ≥ 1"),
-            ));
-        }
+        && delay.as_u64().is_none_or(|n| n < 1)
+    {
+        findings.push(Finding::must(
+            "streams-inactivity",
+            format!("{label}: `inactivityDelaySec` is `{delay}`; it must be an integer ≥ 1"),
+        ));
+    }
     findings
 }
 
@@ -152,12 +153,13 @@ fn endpoint_check(label: &str, endpoint: &Value) -> Vec<Finding> {
         )),
     }
     if let Some(origin) = object.get("origin")
-        && let Some(problem) = origin_problem(origin) {
-            findings.push(Finding::must(
-                "streams-request-uri",
-                format!("{label}: `endpoint.origin` {problem}"),
-            ));
-        }
+        && let Some(problem) = origin_problem(origin)
+    {
+        findings.push(Finding::must(
+            "streams-request-uri",
+            format!("{label}: `endpoint.origin` {problem}"),
+        ));
+    }
     findings
 }
 

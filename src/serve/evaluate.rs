@@ -1,0 +1,192 @@
+//! Evaluating one flag for one context, the way flagd does, into an OFREP answer item.
+//!
+//! Reasons: STATIC (no rule), TARGETING_MATCH (the rule chose a variant), DEFAULT (the rule chose
+//! nothing), DISABLED (flagd ≥ 0.13 answers disabled flags as a success with no value or variant,
+//! open-feature/flagd#1966), ERROR (as an error item `{key, errorCode, errorDetails}`).
+
+use serde_json::{Map, Value, json};
+
+use super::flags::{ENGINE, Flag, FlagSet, Targeting};
+
+/// One evaluated flag: the JSON item and whether it is an error item.
+pub struct Answer {
+    pub item: Value,
+    pub is_error: bool,
+}
+
+/// Evaluates `flag` for `context` (an object) at `timestamp` (Unix seconds, for `$flagd`).
+pub fn evaluate(
+    set: &FlagSet,
+    flag: &Flag,
+    context: &Map<String, Value>,
+    timestamp: u64,
+) -> Answer {
+    if !flag.enabled {
+        return success(set, flag, None, "DISABLED");
+    }
+    let rule = match &flag.targeting {
+        Targeting::None => return success(set, flag, flag.default_variant.as_deref(), "STATIC"),
+        Targeting::Invalid(message) => {
+            return failure(
+                &flag.key,
+                "PARSE_ERROR",
+                format!("targeting rule does not compile: {message}"),
+            );
+        }
+        Targeting::Rule(rule) => rule,
+    };
+    let mut data = context.clone();
+    data.insert(
+        "$flagd".to_owned(),
+        json!({"flagKey": flag.key, "timestamp": timestamp}),
+    );
+    let data = Value::Object(data);
+    let mut session = ENGINE.session();
+    let chosen = match session.eval_into::<Value, _>(rule, &data) {
+        Ok(chosen) => chosen,
+        Err(e) => return failure(&flag.key, "GENERAL", format!("targeting rule failed: {e}")),
+    };
+    // flagd: null means "no match" (the default variant); a boolean names the variant "true" or
+    // "false"; a string names a variant; anything else is an error.
+    let name = match chosen {
+        Value::Null => return success(set, flag, flag.default_variant.as_deref(), "DEFAULT"),
+        Value::String(name) => name,
+        Value::Bool(b) => b.to_string(),
+        other => {
+            return failure(
+                &flag.key,
+                "GENERAL",
+                format!("targeting rule returned {other}, not a variant name"),
+            );
+        }
+    };
+    if flag.variants.contains_key(&name) {
+        success(set, flag, Some(&name), "TARGETING_MATCH")
+    } else {
+        failure(
+            &flag.key,
+            "GENERAL",
+            format!("targeting rule chose variant `{name}`, which the flag does not have"),
+        )
+    }
+}
+
+/// A success item; `variant: None` means the answer carries no value (code default).
+fn success(set: &FlagSet, flag: &Flag, variant: Option<&str>, reason: &str) -> Answer {
+    let mut item = Map::new();
+    item.insert("key".to_owned(), Value::String(flag.key.clone()));
+    if let Some((name, value)) = variant.and_then(|name| flag.variants.get_key_value(name)) {
+        item.insert("value".to_owned(), value.clone());
+        item.insert("variant".to_owned(), Value::String(name.clone()));
+    }
+    item.insert("reason".to_owned(), Value::String(reason.to_owned()));
+    // flagd merges the flag set's metadata under the flag's own.
+    if !set.metadata.is_empty() || !flag.metadata.is_empty() {
+        let mut metadata = set.metadata.clone();
+        metadata.extend(flag.metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
+        item.insert("metadata".to_owned(), Value::Object(metadata));
+    }
+    Answer {
+        item: Value::Object(item),
+        is_error: false,
+    }
+}
+
+fn failure(key: &str, code: &str, details: String) -> Answer {
+    Answer {
+        item: json!({"key": key, "errorCode": code, "errorDetails": details}),
+        is_error: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set() -> FlagSet {
+        FlagSet::parse(
+            r#"{"flags": {
+              "static": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "on"},
+              "off": {"state": "DISABLED", "variants": {"on": true}, "defaultVariant": "on"},
+              "plan": {"state": "ENABLED", "variants": {"pro": "gold", "free": "grey"}, "defaultVariant": "free",
+                "targeting": {"if": [{"==": [{"var": "plan"}, "pro"]}, "pro", null]}},
+              "bool": {"state": "ENABLED", "variants": {"true": 1, "false": 0}, "defaultVariant": "false",
+                "targeting": {"starts_with": [{"var": "email"}, "admin"]}},
+              "key": {"state": "ENABLED", "variants": {"mine": "yes", "other": "no"}, "defaultVariant": "other",
+                "targeting": {"if": [{"==": [{"var": "$flagd.flagKey"}, "key"]}, "mine", "other"]}},
+              "ghost": {"state": "ENABLED", "variants": {"a": 1}, "defaultVariant": "a", "targeting": {"if": [true, "b", "a"]}},
+              "weird": {"state": "ENABLED", "variants": {"a": 1}, "defaultVariant": "a", "targeting": {"no_such_operator": [1, 2]}}
+            }, "metadata": {"set": "demo"}}"#,
+            "test",
+        )
+        .unwrap()
+    }
+
+    fn eval(key: &str, context: Value) -> Value {
+        let set = set();
+        let flag = set.get(key).unwrap();
+        let Value::Object(context) = context else {
+            panic!("context must be an object")
+        };
+        evaluate(&set, flag, &context, 1_700_000_000).item
+    }
+
+    #[test]
+    fn a_flag_without_targeting_is_static() {
+        assert_eq!(
+            eval("static", json!({})),
+            json!({"key": "static", "value": true, "variant": "on", "reason": "STATIC", "metadata": {"set": "demo"}})
+        );
+    }
+
+    #[test]
+    fn a_disabled_flag_has_no_value() {
+        let item = eval("off", json!({}));
+        assert_eq!(item["reason"], "DISABLED");
+        assert!(item.get("value").is_none() && item.get("variant").is_none());
+    }
+
+    #[test]
+    fn targeting_depends_on_the_context() {
+        let pro = eval("plan", json!({"plan": "pro"}));
+        assert_eq!(
+            (pro["value"].clone(), pro["reason"].clone()),
+            (json!("gold"), json!("TARGETING_MATCH"))
+        );
+        let free = eval("plan", json!({"plan": "free"}));
+        assert_eq!(
+            (free["value"].clone(), free["reason"].clone()),
+            (json!("grey"), json!("DEFAULT"))
+        );
+    }
+
+    #[test]
+    fn a_boolean_result_names_a_variant_and_flagd_string_operators_work() {
+        assert_eq!(
+            eval("bool", json!({"email": "admin@example.com"}))["value"],
+            1
+        );
+        assert_eq!(
+            eval("bool", json!({"email": "user@example.com"}))["value"],
+            0
+        );
+    }
+
+    #[test]
+    fn rules_see_the_flag_key_under_dollar_flagd() {
+        assert_eq!(eval("key", json!({}))["value"], "yes");
+    }
+
+    #[test]
+    fn an_unknown_variant_or_operator_is_an_error_item_not_a_crash() {
+        let ghost = eval("ghost", json!({}));
+        assert_eq!(ghost["errorCode"], "GENERAL");
+        let weird = eval("weird", json!({"targetingKey": "u"}));
+        assert_eq!(weird["key"], "weird");
+        assert!(
+            weird["errorCode"] == "PARSE_ERROR" || weird["errorCode"] == "GENERAL",
+            "{weird}"
+        );
+        assert!(weird["errorDetails"].is_string());
+    }
+}

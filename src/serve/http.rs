@@ -1,0 +1,325 @@
+//! The router, the front middleware (request log, CORS, auth, the `slow` fault) and the two
+//! evaluation endpoints.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State as Shared};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use serde_json::{Map, Value, json};
+
+use super::body::{Rejection, general_error, json_response, read_context};
+use super::evaluate::evaluate;
+use super::faults::Fault;
+use super::state::State;
+use super::store::unix_now;
+use super::{ServeEvent, control, stream};
+use crate::protocol::etag::{EntityTag, IfNoneMatch};
+
+pub const BULK_PATH: &str = "/ofrep/v1/evaluate/flags";
+pub const EVENTS_PATH: &str = "/ofrep/v1/events";
+
+const ALLOW_HEADERS: &str = "Content-Type, If-None-Match, Authorization, X-API-Key, Last-Event-ID";
+
+pub fn router(state: Arc<State>) -> Router {
+    let mut router = Router::new()
+        .route(BULK_PATH, only(Method::POST, post(bulk)))
+        .route(
+            "/ofrep/v1/evaluate/flags/{key}",
+            only(Method::POST, post(single)),
+        )
+        .route(EVENTS_PATH, only(Method::GET, get(stream::events)));
+    if state.control {
+        router = router
+            .route("/control/change", only(Method::POST, post(control::change)))
+            .route(
+                "/control/streams/drop",
+                only(Method::POST, post(control::drop_streams)),
+            );
+    }
+    router
+        .fallback(|uri: Uri| async move {
+            general_error(
+                StatusCode::NOT_FOUND,
+                format!("no endpoint at {}", uri.path()),
+            )
+        })
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), front))
+        .with_state(state)
+}
+
+/// Answers other methods with a JSON 405 naming the one allowed, instead of axum's empty one.
+fn only(allowed: Method, route: MethodRouter<Arc<State>>) -> MethodRouter<Arc<State>> {
+    route.fallback(move |method: Method, uri: Uri| async move {
+        let mut response = general_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} is not allowed on {}; use {allowed}", uri.path()),
+        );
+        if let Ok(value) = HeaderValue::from_str(allowed.as_str()) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        response
+    })
+}
+
+/// Wraps every request: answers CORS preflights, enforces `--require-auth` on `/ofrep/`, applies
+/// the `slow` fault, adds the CORS headers every response carries, and logs the request.
+async fn front(Shared(state): Shared<Arc<State>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let ofrep = path.starts_with("/ofrep/");
+
+    let mut response = if method == Method::OPTIONS && origin.is_some() {
+        preflight()
+    } else if ofrep && !authorized(&state, request.headers()) {
+        let mut response = general_error(
+            StatusCode::UNAUTHORIZED,
+            "this server needs `Authorization: Bearer TOKEN` or `X-API-Key: TOKEN`",
+        );
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response
+    } else {
+        if let Some(delay) = state.faults.slow().filter(|_| ofrep) {
+            tokio::time::sleep(delay).await;
+        }
+        next.run(request).await
+    };
+
+    let headers = response.headers_mut();
+    // Echo the origin (so credentials could work) or allow any when there is none.
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        origin.unwrap_or(HeaderValue::from_static("*")),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("ETag"),
+    );
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    state.log(ServeEvent::Request {
+        method: method.to_string(),
+        path,
+        status: response.status().as_u16(),
+        elapsed: started.elapsed(),
+    });
+    response
+}
+
+fn preflight() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, GET, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(ALLOW_HEADERS),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
+}
+
+fn authorized(state: &State, headers: &HeaderMap) -> bool {
+    let Some(token) = &state.require_auth else {
+        return true;
+    };
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.trim()
+                .strip_prefix("Bearer ")
+                .or_else(|| v.trim().strip_prefix("bearer "))
+        });
+    let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    [bearer, api_key]
+        .into_iter()
+        .flatten()
+        .any(|given| same(given.trim().as_bytes(), token.as_bytes()))
+}
+
+/// Compares without stopping at the first difference, so timing does not leak the token.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `POST /ofrep/v1/evaluate/flags`.
+async fn bulk(
+    Shared(state): Shared<Arc<State>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Some(code) = state.faults.status() {
+        return status_fault(code);
+    }
+    let context = match read_context(&headers, body, state.max_body_size).await {
+        Ok(context) => context,
+        Err(rejection) => return rejection.into_response(None),
+    };
+    let config = state.store.current();
+    let now = unix_now();
+    let items: Vec<Value> = config
+        .flags
+        .flags()
+        .iter()
+        .map(|f| evaluate(&config.flags, f, &context, now).item)
+        .collect();
+    let mut answer = Map::new();
+    answer.insert("flags".to_owned(), Value::Array(items));
+    answer.insert("eventStreams".to_owned(), json!([event_stream(&state)]));
+    answer.insert(
+        "metadata".to_owned(),
+        Value::Object(config.flags.metadata.clone()),
+    );
+    let body = serde_json::to_vec(&answer).unwrap_or_default();
+    let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body));
+
+    let faults = &state.faults;
+    let if_none_match = if_none_match(&headers);
+    // protocol#84: a `flagConfigEtag` other than the current token means "you are behind", so
+    // the answer is a 200 whatever If-None-Match says. The parameters alone never make a 304.
+    let config_moved = query_param(&uri, "flagConfigEtag")
+        .is_some_and(|given| opaque(&given) != opaque(&config.token));
+    let not_modified = match &if_none_match {
+        _ if faults.has(&Fault::IgnoreIfNoneMatch) => false,
+        Some(_) if faults.has(&Fault::Stale304) => true,
+        Some(inm) => !config_moved && IfNoneMatch::parse(inm).matches(&etag),
+        None => false,
+    };
+
+    let mut response = if not_modified {
+        if faults.has(&Fault::NotModifiedWithBody) {
+            // hyper never writes a body on a 304, but it does send the headers: a Content-Type and
+            // a non-zero Content-Length are what a checker can see.
+            let length = body.len();
+            let mut response = (StatusCode::NOT_MODIFIED, body).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+            response
+        } else {
+            StatusCode::NOT_MODIFIED.into_response()
+        }
+    } else {
+        json_bytes(body)
+    };
+    if !faults.has(&Fault::NoEtag) {
+        let value = if faults.has(&Fault::UnquotedEtag) {
+            etag.trim_matches('"').to_owned()
+        } else {
+            etag
+        };
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(header::ETAG, value);
+        }
+    }
+    response
+}
+
+/// `POST /ofrep/v1/evaluate/flags/{key}`.
+async fn single(
+    Shared(state): Shared<Arc<State>>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let context = match read_context(&headers, body, state.max_body_size).await {
+        Ok(context) => context,
+        Err(rejection) => return rejection.into_response(Some(&key)),
+    };
+    let config = state.store.current();
+    let Some(flag) = config.flags.get(&key) else {
+        let rejection = Rejection {
+            status: StatusCode::NOT_FOUND,
+            code: "FLAG_NOT_FOUND",
+            details: format!("no flag `{key}`"),
+        };
+        return rejection.into_response(Some(&key));
+    };
+    let answer = evaluate(&config.flags, flag, &context, unix_now());
+    let status = if answer.is_error {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    json_response(status, &answer.item)
+}
+
+/// The bulk answer's one `eventStreams` entry: `endpoint` form, or `url` under `--public-url`.
+fn event_stream(state: &State) -> Value {
+    match &state.public_url {
+        Some(base) => json!({
+            "type": "sse",
+            "url": format!("{}{EVENTS_PATH}", base.as_str().trim_end_matches('/')),
+            "inactivityDelaySec": state.inactivity_delay,
+        }),
+        None => json!({
+            "type": "sse",
+            "endpoint": {"requestUri": EVENTS_PATH},
+            "inactivityDelaySec": state.inactivity_delay,
+        }),
+    }
+}
+
+fn status_fault(code: u16) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = general_error(
+        status,
+        format!("the server answers {code} on purpose (fault status={code})"),
+    );
+    if matches!(code, 429 | 503) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+fn json_bytes(body: Vec<u8>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Every If-None-Match header joined, as RFC 9110 allows the list to be split across lines.
+fn if_none_match(headers: &HeaderMap) -> Option<String> {
+    let values: Vec<&str> = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.join(", "))
+}
+
+fn query_param(uri: &Uri, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(uri.query()?.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// A token with or without quotes (clients copy the event's `etag` either way).
+fn opaque(token: &str) -> &str {
+    EntityTag::parse(token).map_or(token.trim(), |tag| tag.opaque)
+}

@@ -1,0 +1,228 @@
+//! The reference OFREP server: bulk and single-flag evaluation with ETag/304, an SSE event stream
+//! (ADR-0008), CORS, optional auth, a control API and fault modes.
+//!
+//! The core never prints: it sends [`ServeEvent`]s over a channel and `commands::serve` renders
+//! them.
+
+mod body;
+mod control;
+mod demo;
+mod evaluate;
+mod faults;
+mod flags;
+mod http;
+mod sse_frame;
+mod state;
+mod store;
+mod stream;
+mod watch;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::Error;
+pub use faults::Fault;
+pub use flags::FlagSet;
+pub use state::{Change, ChangeError};
+
+/// Everything `Server::start` needs, resolved and validated.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub host: String,
+    pub port: u16,
+    /// flagd flag definitions to serve and watch; `None` serves the built-in demo set.
+    pub flags_file: Option<PathBuf>,
+    /// Make the built-in change every interval.
+    pub demo: Option<Duration>,
+    /// Advertise the event stream as `url` under this base instead of as `endpoint`.
+    pub public_url: Option<url::Url>,
+    pub inactivity_delay: u64,
+    pub keepalive: Duration,
+    pub require_auth: Option<String>,
+    pub control: bool,
+    pub faults: Vec<Fault>,
+    pub max_body_size: usize,
+}
+
+impl ServeConfig {
+    /// The server `--embedded` runs: 127.0.0.1 on a free port, demo flags, control on, no faults.
+    pub fn embedded() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 0,
+            flags_file: None,
+            demo: None,
+            public_url: None,
+            inactivity_delay: 120,
+            keepalive: Duration::from_secs(15),
+            require_auth: None,
+            control: true,
+            faults: Vec::new(),
+            max_body_size: 1 << 20,
+        }
+    }
+}
+
+/// What the server reports; the command decides how it looks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServeEvent {
+    Listening {
+        addr: SocketAddr,
+        url: url::Url,
+    },
+    /// One answered request. `path` has no query string (it may carry tokens).
+    Request {
+        method: String,
+        path: String,
+        status: u16,
+        elapsed: Duration,
+    },
+    /// The flag file changed and the new configuration is served (an event was sent).
+    Reloaded {
+        path: PathBuf,
+        etag: String,
+        event_id: u64,
+    },
+    /// The flag file changed but cannot be used; the last good flags stay. `message` names
+    /// file:line:column.
+    ReloadFailed {
+        path: PathBuf,
+        message: String,
+    },
+    /// A control or demo change set `flag` to `variant`.
+    Changed {
+        flag: String,
+        variant: String,
+        etag: String,
+        event_id: u64,
+    },
+    /// Every open event stream was closed (control endpoint or `drop-streams-every`).
+    StreamsDropped {
+        count: usize,
+    },
+}
+
+pub struct Server {
+    addr: SocketAddr,
+    state: Arc<state::State>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    serving: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
+    // Dropping the watcher stops watching, so it lives as long as the server.
+    _watcher: Option<notify::RecommendedWatcher>,
+}
+
+impl Server {
+    /// Loads the flags, binds, and serves in the background. Errors: an invalid flag file
+    /// (naming file:line:column) or an address that cannot be bound.
+    pub async fn start(
+        config: ServeConfig,
+    ) -> Result<(Server, mpsc::UnboundedReceiver<ServeEvent>), Error> {
+        let flags = match &config.flags_file {
+            Some(path) => watch::load(path).await?,
+            None => demo::demo_flags(),
+        };
+        let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
+            .await
+            .map_err(|e| {
+                Error::serve(format!(
+                    "cannot listen on {}:{}: {e}",
+                    config.host, config.port
+                ))
+                .with_hint("another program may hold the port; `--port 0` picks a free one")
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::serve(format!("cannot read the bound address: {e}")))?;
+        let (events, receiver) = mpsc::unbounded_channel();
+        let state = Arc::new(state::State::new(&config, flags, events.clone()));
+
+        let mut tasks = Vec::new();
+        let watcher = match &config.flags_file {
+            Some(path) => {
+                let (watcher, task) =
+                    watch::spawn(path.clone(), Arc::clone(&state), events.clone())?;
+                tasks.push(task);
+                Some(watcher)
+            }
+            None => None,
+        };
+        if let Some(every) = config.demo {
+            tasks.push(state::spawn_demo(Arc::clone(&state), every));
+        }
+        if let Some(every) = state.faults.drop_streams_every() {
+            tasks.push(state::spawn_stream_dropper(Arc::clone(&state), every));
+        }
+
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let router = http::router(Arc::clone(&state));
+        let serving = tokio::spawn(async move {
+            let graceful = async move {
+                let _ = stop.await;
+            };
+            // Errors here are per-connection accept failures that axum already retries; the
+            // future only ends on shutdown.
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(graceful)
+                .await;
+        });
+
+        let server = Server {
+            addr,
+            state,
+            shutdown,
+            serving,
+            tasks,
+            _watcher: watcher,
+        };
+        let _ = events.send(ServeEvent::Listening {
+            addr,
+            url: server.base_url(),
+        });
+        Ok((server, receiver))
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://HOST:PORT/`, the base URL clients use.
+    pub fn base_url(&self) -> url::Url {
+        let text = format!("http://{}/", self.addr);
+        url::Url::parse(&text)
+            .unwrap_or_else(|_| unreachable!("a socket address makes a valid URL"))
+    }
+
+    /// The built-in change: the first enabled flag without targeting moves to its next variant,
+    /// and every open stream is notified. Used by `conform --embedded` and `--demo`.
+    pub fn change(&self) -> Result<Change, ChangeError> {
+        self.state.change(None)
+    }
+
+    /// Sets `flag`'s default variant, as `POST /control/change` does.
+    pub fn set_variant(&self, flag: &str, variant: &str) -> Result<Change, ChangeError> {
+        self.state
+            .change(Some((flag.to_owned(), variant.to_owned())))
+    }
+
+    /// The configuration token (the events' `etag`) being served.
+    pub fn config_token(&self) -> String {
+        self.state.store.current().token.clone()
+    }
+
+    /// Closes open streams, stops accepting, and waits (at most two seconds) for requests in
+    /// flight.
+    pub async fn shutdown(self) {
+        self.state.drop_streams();
+        let _ = self.shutdown.send(());
+        for task in &self.tasks {
+            task.abort();
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.serving).await;
+    }
+}
