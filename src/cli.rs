@@ -25,6 +25,7 @@ pub struct Cli {
 
 /// Options that shape output, the same for every command.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Output options")]
 pub struct GlobalArgs {
     /// Output format: `human` for people, `json` for programs.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Human, global = true)]
