@@ -52,6 +52,16 @@ pub enum Item {
     Problem(Problem),
 }
 
+impl Item {
+    /// The event, if this item is one.
+    pub fn event(&self) -> Option<&Event> {
+        match self {
+            Self::Event(event) => Some(event),
+            _ => None,
+        }
+    }
+}
+
 /// A dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -435,13 +445,7 @@ mod tests {
     }
 
     fn events(items: &[Item]) -> Vec<&Event> {
-        items
-            .iter()
-            .filter_map(|item| match item {
-                Item::Event(event) => Some(event),
-                _ => None,
-            })
-            .collect()
+        items.iter().filter_map(Item::event).collect()
     }
 
     fn problems(items: &[Item]) -> Vec<&Problem> {
