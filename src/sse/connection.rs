@@ -134,6 +134,9 @@ pub struct Connection {
 impl Connection {
     /// The next item of the stream; `None` after the body ended cleanly and the items of
     /// [`Parser::finish`] were handed out, and after an error.
+    ///
+    /// Cancel-safe, so it can race a timer in `select!` or `timeout`: items are only taken from
+    /// the body when a chunk has fully arrived, and parsed items wait in a queue.
     pub async fn next(&mut self) -> Option<Result<Item, ConnectionError>> {
         loop {
             if let Some(item) = self.pending.pop_front() {

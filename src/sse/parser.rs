@@ -90,8 +90,9 @@ pub enum Problem {
     DataTooLarge { line: usize, limit: usize },
     /// An `id` containing U+0000, which the standard ignores.
     IdWithNul { line: usize },
-    /// A `retry` that is not ASCII digits only, which the standard ignores (`sse-retry`).
-    /// `value` is cut to a few dozen characters.
+    /// A `retry` that is not ASCII digits only, which the standard ignores (`sse-retry`). An
+    /// empty value counts too: it has no number to set the reconnection time to. `value` is cut
+    /// to a few dozen characters.
     InvalidRetry { line: usize, value: String },
     /// At the end of the stream, a partial line or an event without its blank line was discarded.
     UnterminatedEvent,
