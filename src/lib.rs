@@ -12,6 +12,7 @@ pub mod protocol;
 pub mod redact;
 pub mod report;
 pub mod serve;
+pub mod sse;
 pub mod target;
 pub mod term;
 

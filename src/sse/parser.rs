@@ -1,0 +1,875 @@
+//! The event-stream parser of the WHATWG HTML standard (§9.2.5 "Parsing an event stream" and
+//! §9.2.6 "Interpreting an event stream"): bytes in, items out, no I/O.
+//!
+//! Where the standard silently ignores something, this parser also says so with an
+//! [`Item::Problem`], because `conform` grades exactly those things (`sse-utf8`, `sse-retry`) and
+//! `watch` warns about them. It never panics and its memory is bounded by [`Limits`] whatever the
+//! input: chunk boundaries anywhere (inside a CRLF, inside the BOM, inside a UTF-8 sequence) give
+//! the same items as the whole stream fed at once.
+
+use std::fmt;
+
+/// A UTF-8 byte order mark; one at the very start of the stream is not part of the first line.
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// How much of an invalid `retry` value a problem keeps: enough to recognise it in a message,
+/// not so much that a hostile line fills the report.
+const SHOWN_VALUE_CHARS: usize = 40;
+
+/// Line buffers that grew past this are shrunk back after the line, so that one long line does
+/// not pin its memory for the rest of a long-running `watch`.
+const KEPT_CAPACITY: usize = 64 * 1024;
+
+/// What bounds the parser's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest line kept, in bytes, without its line end. Longer lines are discarded.
+    pub max_line: usize,
+    /// The largest `data` of one event, in bytes (data lines joined with LF). Larger events are
+    /// discarded.
+    pub max_event_data: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_line: 1024 * 1024,
+            max_event_data: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// One thing the stream said, in stream order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    Event(Event),
+    /// The text after the `:` of a comment line, unchanged (keep-alives; `sse-keepalive`).
+    Comment(String),
+    /// A valid `retry` field: the reconnection time in milliseconds (saturating).
+    Retry(u64),
+    /// Something the standard tells a client to ignore or repair, which a check or a warning
+    /// should see.
+    Problem(Problem),
+}
+
+impl Item {
+    /// The event, if this item is one.
+    pub fn event(&self) -> Option<&Event> {
+        match self {
+            Self::Event(event) => Some(event),
+            _ => None,
+        }
+    }
+}
+
+/// A dispatched event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The type a browser dispatches: the `event` field, or `message` when it is absent or empty.
+    pub event_type: String,
+    /// The raw `event` value if the event had such a line (`sse-event-message`).
+    pub named: Option<String>,
+    /// The data lines joined with LF.
+    pub data: String,
+    /// The `id` field of this event, if it had a valid one (`sse-id`).
+    pub id: Option<String>,
+    /// The stream's last-event-ID buffer after this event: what `Last-Event-ID` would carry.
+    pub last_event_id: String,
+}
+
+/// Something wrong with the stream; every variant displays as one line. `line` is 1-based and
+/// counts line ends as the standard does (CRLF, LF and CR each end one line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The line was not valid UTF-8 and was decoded with U+FFFD replacements (`sse-utf8`).
+    InvalidUtf8 { line: usize },
+    /// A line exceeded the limit; it was discarded up to the next line end, and unless it was a
+    /// comment, so was the event it belonged to (its data could not be known whole).
+    LineTooLong { line: usize, limit: usize },
+    /// An event's data exceeded the limit at this line; the event was discarded.
+    DataTooLarge { line: usize, limit: usize },
+    /// An `id` containing U+0000, which the standard ignores.
+    IdWithNul { line: usize },
+    /// A `retry` that is not ASCII digits only, which the standard ignores (`sse-retry`). An
+    /// empty value counts too: it has no number to set the reconnection time to. `value` is cut
+    /// to a few dozen characters.
+    InvalidRetry { line: usize, value: String },
+    /// At the end of the stream, a partial line or an event without its blank line was discarded.
+    UnterminatedEvent,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidUtf8 { line } => {
+                write!(f, "line {line} is not valid UTF-8 (decoded with replacement characters)")
+            }
+            Self::LineTooLong { line, limit } => {
+                write!(f, "line {line} is longer than {limit} bytes and was discarded")
+            }
+            Self::DataTooLarge { line, limit } => write!(
+                f,
+                "the data of the event at line {line} is larger than {limit} bytes; the event was discarded"
+            ),
+            Self::IdWithNul { line } => {
+                write!(f, "the id at line {line} contains a NUL character and was ignored")
+            }
+            // escape_debug keeps the message on one line and control characters off the terminal.
+            Self::InvalidRetry { line, value } => write!(
+                f,
+                "the retry value \"{}\" at line {line} is not digits only and was ignored",
+                value.escape_debug()
+            ),
+            Self::UnterminatedEvent => f.write_str(
+                "the stream ended inside an event (no blank line after it); the partial event was discarded",
+            ),
+        }
+    }
+}
+
+/// Where the parser is with respect to the optional BOM at the stream start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Start {
+    /// These bytes so far match a prefix of the BOM; more input decides.
+    Undecided(Vec<u8>),
+    /// Past the BOM (or there was none): every byte belongs to lines.
+    Decided,
+}
+
+/// An incremental event-stream parser; feed it chunks of any size.
+#[derive(Debug, Clone)]
+pub struct Parser {
+    limits: Limits,
+    start: Start,
+    /// The current line, without its line end; at most `limits.max_line` bytes.
+    line: Vec<u8>,
+    /// The current line exceeded the limit: drop its bytes until the next line end.
+    skipping_line: bool,
+    /// The last line ended with CR: an LF right after it (maybe in the next chunk) belongs to it.
+    after_cr: bool,
+    /// 1-based number of the current line.
+    line_number: usize,
+    /// The event being built.
+    data: String,
+    event_type: Option<String>,
+    event_id: Option<String>,
+    /// The event lost data to a limit and will not be dispatched.
+    discarded: bool,
+    last_event_id: String,
+}
+
+impl Parser {
+    pub fn new(limits: Limits) -> Self {
+        Self::resume(limits, String::new())
+    }
+
+    /// A parser for a reconnection: the standard keeps the last-event-ID buffer across
+    /// connections, so events of the new stream report it until they set their own.
+    pub fn resume(limits: Limits, last_event_id: String) -> Self {
+        Self {
+            limits,
+            start: Start::Undecided(Vec::with_capacity(BOM.len())),
+            line: Vec::new(),
+            skipping_line: false,
+            after_cr: false,
+            line_number: 1,
+            data: String::new(),
+            event_type: None,
+            event_id: None,
+            discarded: false,
+            last_event_id,
+        }
+    }
+
+    /// The last-event-ID buffer: the value to send as `Last-Event-ID` on reconnection.
+    pub fn last_event_id(&self) -> &str {
+        &self.last_event_id
+    }
+
+    /// Parses the next chunk of the stream.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Item> {
+        let mut out = Vec::new();
+        let rest = self.skip_bom(bytes, &mut out);
+        self.consume(rest, &mut out);
+        out
+    }
+
+    /// Ends the stream. A partial line and an event without its blank line are discarded, as the
+    /// standard says, and reported. The parser is then ready for a new stream; only the
+    /// last-event-ID buffer survives.
+    pub fn finish(&mut self) -> Vec<Item> {
+        let mut out = Vec::new();
+        // Bytes held back as a possible BOM that the stream never completed are ordinary bytes.
+        if let Start::Undecided(held) = std::mem::replace(&mut self.start, Start::Decided) {
+            self.consume(&held, &mut out);
+        }
+        let partial_line = !self.line.is_empty() || self.skipping_line;
+        let pending_event = !self.data.is_empty() || self.event_type.is_some() || self.discarded;
+        if partial_line || pending_event {
+            out.push(Item::Problem(Problem::UnterminatedEvent));
+        }
+        let last_event_id = std::mem::take(&mut self.last_event_id);
+        *self = Self::resume(self.limits, last_event_id);
+        out
+    }
+
+    /// Strips one BOM at the stream start, holding back a partial BOM until the next chunk shows
+    /// whether it is one. Returns the bytes that belong to lines.
+    fn skip_bom<'a>(&mut self, bytes: &'a [u8], out: &mut Vec<Item>) -> &'a [u8] {
+        let Start::Undecided(held) = &mut self.start else {
+            return bytes;
+        };
+        let mut used = 0;
+        while held.len() < BOM.len() {
+            let Some(&byte) = bytes.get(used) else {
+                // Still a BOM prefix; the next chunk (or finish) decides.
+                return &[];
+            };
+            if byte != BOM[held.len()] {
+                // Not a BOM: what was held back is the start of the first line.
+                let held = std::mem::take(held);
+                self.start = Start::Decided;
+                self.consume(&held, out);
+                return &bytes[used..];
+            }
+            held.push(byte);
+            used += 1;
+        }
+        self.start = Start::Decided;
+        &bytes[used..]
+    }
+
+    /// Splits bytes into lines; CRLF, LF and CR each end a line.
+    fn consume(&mut self, mut bytes: &[u8], out: &mut Vec<Item>) {
+        loop {
+            if self.after_cr {
+                let Some(&first) = bytes.first() else { return };
+                self.after_cr = false;
+                if first == b'\n' {
+                    bytes = &bytes[1..];
+                }
+            }
+            match bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
+                None => {
+                    self.append(bytes, out);
+                    return;
+                }
+                Some(end) => {
+                    self.append(&bytes[..end], out);
+                    self.end_line(out);
+                    self.after_cr = bytes[end] == b'\r';
+                    bytes = &bytes[end + 1..];
+                }
+            }
+        }
+    }
+
+    /// Adds bytes to the current line, or starts skipping it once it is too long.
+    fn append(&mut self, bytes: &[u8], out: &mut Vec<Item>) {
+        if self.skipping_line || bytes.is_empty() {
+            return;
+        }
+        if self.line.len() + bytes.len() <= self.limits.max_line {
+            self.line.extend_from_slice(bytes);
+            return;
+        }
+        // A comment can go without harm; any other field may have carried data we cannot see
+        // whole (the field name may not even be known), so its event must not be dispatched.
+        let comment = self.line.first().or(bytes.first()) == Some(&b':');
+        if !comment {
+            self.discard_event();
+        }
+        self.skipping_line = true;
+        self.line.clear();
+        out.push(Item::Problem(Problem::LineTooLong {
+            line: self.line_number,
+            limit: self.limits.max_line,
+        }));
+    }
+
+    fn end_line(&mut self, out: &mut Vec<Item>) {
+        if self.skipping_line {
+            self.skipping_line = false;
+        } else {
+            let line = std::mem::take(&mut self.line);
+            self.process_line(&line, out);
+            // Reuse the allocation for the next line unless a long line made it large.
+            self.line = line;
+            self.line.clear();
+        }
+        self.line.shrink_to(KEPT_CAPACITY);
+        self.line_number = self.line_number.saturating_add(1);
+    }
+
+    /// §9.2.6: one complete line.
+    fn process_line(&mut self, bytes: &[u8], out: &mut Vec<Item>) {
+        let text = String::from_utf8_lossy(bytes);
+        if matches!(text, std::borrow::Cow::Owned(_)) {
+            out.push(Item::Problem(Problem::InvalidUtf8 {
+                line: self.line_number,
+            }));
+        }
+        if text.is_empty() {
+            self.dispatch(out);
+            return;
+        }
+        if let Some(comment) = text.strip_prefix(':') {
+            out.push(Item::Comment(comment.to_owned()));
+            return;
+        }
+        let (field, value) = match text.split_once(':') {
+            Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
+            None => (text.as_ref(), ""),
+        };
+        match field {
+            "event" => self.event_type = Some(value.to_owned()),
+            "data" => self.add_data(value, out),
+            "id" if value.contains('\0') => out.push(Item::Problem(Problem::IdWithNul {
+                line: self.line_number,
+            })),
+            "id" => {
+                self.last_event_id = value.to_owned();
+                self.event_id = Some(value.to_owned());
+            }
+            "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                out.push(Item::Retry(parse_digits(value)));
+            }
+            "retry" => out.push(Item::Problem(Problem::InvalidRetry {
+                line: self.line_number,
+                value: value.chars().take(SHOWN_VALUE_CHARS).collect(),
+            })),
+            // The standard ignores unknown fields.
+            _ => {}
+        }
+    }
+
+    fn add_data(&mut self, value: &str, out: &mut Vec<Item>) {
+        if self.discarded {
+            return;
+        }
+        // The buffer holds every line followed by LF; the dispatched data drops the last LF.
+        if self.data.len() + value.len() > self.limits.max_event_data {
+            self.discard_event();
+            out.push(Item::Problem(Problem::DataTooLarge {
+                line: self.line_number,
+                limit: self.limits.max_event_data,
+            }));
+            return;
+        }
+        self.data.push_str(value);
+        self.data.push('\n');
+    }
+
+    /// Drops the data of the current event and refuses to dispatch it; the id and retry fields
+    /// of its remaining lines still apply, as they do for any event.
+    fn discard_event(&mut self) {
+        self.discarded = true;
+        self.data = String::new();
+    }
+
+    /// A blank line: dispatch the event, if it has data and lost none.
+    fn dispatch(&mut self, out: &mut Vec<Item>) {
+        let mut data = std::mem::take(&mut self.data);
+        let named = self.event_type.take();
+        let id = self.event_id.take();
+        let discarded = std::mem::replace(&mut self.discarded, false);
+        if discarded || data.is_empty() {
+            return;
+        }
+        data.pop();
+        let event_type = match named.as_deref() {
+            None | Some("") => "message".to_owned(),
+            Some(name) => name.to_owned(),
+        };
+        out.push(Item::Event(Event {
+            event_type,
+            named,
+            data,
+            id,
+            last_event_id: self.last_event_id.clone(),
+        }));
+    }
+
+    #[cfg(test)]
+    fn buffered(&self) -> usize {
+        self.line.capacity() + self.data.capacity()
+    }
+}
+
+/// Base-ten digits to a number, saturating: a retry of more than 584 million years means "never"
+/// just as well.
+fn parse_digits(digits: &str) -> u64 {
+    digits.bytes().fold(0u64, |n, d| {
+        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_with(limits: Limits, chunks: &[&[u8]]) -> (Vec<Item>, String) {
+        let mut parser = Parser::new(limits);
+        let mut items = Vec::new();
+        for chunk in chunks {
+            items.extend(parser.feed(chunk));
+        }
+        items.extend(parser.finish());
+        (items, parser.last_event_id().to_owned())
+    }
+
+    /// Parses `input` whole, split in two at every offset, and byte by byte; all must agree.
+    fn parse_all_ways(limits: Limits, input: &[u8]) -> Vec<Item> {
+        let whole = parse_with(limits, &[input]);
+        for at in 0..=input.len() {
+            let (a, b) = input.split_at(at);
+            assert_eq!(
+                parse_with(limits, &[a, b]),
+                whole,
+                "split at {at} of {input:?}"
+            );
+        }
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        assert_eq!(parse_with(limits, &bytes), whole, "byte by byte: {input:?}");
+        whole.0
+    }
+
+    fn limits(max_line: usize, max_event_data: usize) -> Limits {
+        Limits {
+            max_line,
+            max_event_data,
+        }
+    }
+
+    fn parse(input: &str) -> Vec<Item> {
+        parse_all_ways(Limits::default(), input.as_bytes())
+    }
+
+    fn events(items: &[Item]) -> Vec<&Event> {
+        items.iter().filter_map(Item::event).collect()
+    }
+
+    fn problems(items: &[Item]) -> Vec<&Problem> {
+        items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Problem(problem) => Some(problem),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn message(data: &str) -> Item {
+        Item::Event(Event {
+            event_type: "message".into(),
+            named: None,
+            data: data.into(),
+            id: None,
+            last_event_id: String::new(),
+        })
+    }
+
+    #[test]
+    fn lf_crlf_and_cr_line_ends_give_the_same_events() {
+        let lf = "data: a\n\ndata: b\n\n";
+        let expected = vec![message("a"), message("b")];
+        assert_eq!(parse(lf), expected);
+        assert_eq!(parse(&lf.replace('\n', "\r\n")), expected);
+        assert_eq!(parse(&lf.replace('\n', "\r")), expected);
+        assert_eq!(parse("data: a\r\n\rdata: b\n\r\n"), expected);
+    }
+
+    #[test]
+    fn lf_then_cr_is_two_line_ends() {
+        assert_eq!(
+            parse("data: a\n\rdata: b\r\n\r\n"),
+            vec![message("a"), message("b")]
+        );
+    }
+
+    #[test]
+    fn multi_line_data_is_joined_with_lf_without_a_trailing_lf() {
+        assert_eq!(
+            parse("data: a\ndata: b\r\ndata:c\rdata\n\n"),
+            vec![message("a\nb\nc\n")]
+        );
+        assert_eq!(parse("data\ndata\n\n"), vec![message("\n")]);
+    }
+
+    #[test]
+    fn only_one_space_after_the_colon_is_removed() {
+        assert_eq!(
+            parse("data:x\n\ndata: x\n\ndata:  x\n\ndata:\tx\n\n"),
+            vec![message("x"), message("x"), message(" x"), message("\tx")]
+        );
+    }
+
+    #[test]
+    fn a_data_field_with_an_empty_value_still_dispatches() {
+        assert_eq!(parse("data\n\ndata:\n\n"), vec![message(""), message("")]);
+    }
+
+    #[test]
+    fn an_event_without_data_is_not_dispatched() {
+        assert_eq!(
+            parse("\n\nevent: x\n\nid: 1\n\n: c\n\n"),
+            vec![Item::Comment(" c".into())]
+        );
+        // The event type does not leak into the next event.
+        assert_eq!(parse("event: x\n\ndata: d\n\n"), vec![message("d")]);
+    }
+
+    #[test]
+    fn comments_keep_the_text_after_the_colon() {
+        assert_eq!(
+            parse(": keep-alive\r\n:\n:: x\n\n"),
+            vec![
+                Item::Comment(" keep-alive".into()),
+                Item::Comment(String::new()),
+                Item::Comment(": x".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_comment_inside_an_event_does_not_end_it() {
+        assert_eq!(
+            parse("data: a\n: ping\ndata: b\n\n"),
+            vec![Item::Comment(" ping".into()), message("a\nb")]
+        );
+    }
+
+    #[test]
+    fn event_names_are_kept_and_an_empty_name_means_message() {
+        let items =
+            parse("event: refetch\ndata: 1\n\nevent:\ndata: 2\n\nevent: message\ndata: 3\n\n");
+        let events = events(&items);
+        assert_eq!(events[0].event_type, "refetch");
+        assert_eq!(events[0].named.as_deref(), Some("refetch"));
+        assert_eq!(events[1].event_type, "message");
+        assert_eq!(events[1].named.as_deref(), Some(""));
+        assert_eq!(events[2].event_type, "message");
+        assert_eq!(events[2].named.as_deref(), Some("message"));
+    }
+
+    #[test]
+    fn the_last_event_id_persists_across_events_and_an_empty_id_resets_it() {
+        let items = parse(
+            "id: 1\ndata: a\n\ndata: b\n\nid:\ndata: c\n\nid: 7\n\ndata: d\n\nid\ndata: e\n\n",
+        );
+        let events = events(&items);
+        let seen: Vec<_> = events
+            .iter()
+            .map(|e| (e.id.as_deref(), e.last_event_id.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (Some("1"), "1"),
+                (None, "1"),
+                (Some(""), ""),
+                (None, "7"),
+                (Some(""), "")
+            ]
+        );
+    }
+
+    #[test]
+    fn the_last_event_id_survives_the_end_of_the_stream_and_a_resume() {
+        let mut parser = Parser::new(Limits::default());
+        parser.feed(b"id: 42\ndata: a\n\n");
+        parser.finish();
+        assert_eq!(parser.last_event_id(), "42");
+        let mut resumed = Parser::resume(Limits::default(), "42".into());
+        let items = resumed.feed(b"data: b\n\n");
+        assert_eq!(events(&items)[0].last_event_id, "42");
+    }
+
+    #[test]
+    fn an_id_with_nul_is_ignored_and_reported() {
+        let items = parse("id: 1\n\nid: a\0b\ndata: x\n\n");
+        assert_eq!(problems(&items), vec![&Problem::IdWithNul { line: 3 }]);
+        let event = events(&items)[0];
+        assert_eq!(event.id, None);
+        assert_eq!(event.last_event_id, "1");
+    }
+
+    #[test]
+    fn a_digits_only_retry_is_reported_and_anything_else_is_a_problem() {
+        let items = parse("retry: 3000\nretry:15\nretry: 1.5\nretry: abc\nretry\nretry:  5\n");
+        assert_eq!(
+            items,
+            vec![
+                Item::Retry(3000),
+                Item::Retry(15),
+                Item::Problem(Problem::InvalidRetry {
+                    line: 3,
+                    value: "1.5".into()
+                }),
+                Item::Problem(Problem::InvalidRetry {
+                    line: 4,
+                    value: "abc".into()
+                }),
+                Item::Problem(Problem::InvalidRetry {
+                    line: 5,
+                    value: String::new()
+                }),
+                Item::Problem(Problem::InvalidRetry {
+                    line: 6,
+                    value: " 5".into()
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_huge_retry_saturates() {
+        assert_eq!(
+            parse("retry: 99999999999999999999999\n"),
+            vec![Item::Retry(u64::MAX)]
+        );
+    }
+
+    #[test]
+    fn an_invalid_retry_value_is_cut_for_display() {
+        let line = format!("retry: {}\n", "x".repeat(1_000));
+        let items = parse_all_ways(Limits::default(), line.as_bytes());
+        let [Item::Problem(problem @ Problem::InvalidRetry { value, .. })] = items.as_slice()
+        else {
+            panic!("expected one InvalidRetry, got {items:?}");
+        };
+        assert_eq!(value.chars().count(), SHOWN_VALUE_CHARS);
+        assert!(!problem.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn unknown_fields_and_fields_without_a_colon_are_ignored() {
+        assert_eq!(
+            parse("foo: bar\nDATA: x\ndata : y\nbar\ndata: z\n\n"),
+            vec![message("z")]
+        );
+    }
+
+    #[test]
+    fn a_bom_at_the_start_is_stripped_once() {
+        assert_eq!(parse("\u{FEFF}data: a\n\n"), vec![message("a")]);
+        // A second BOM is part of the field name, which then is unknown.
+        assert_eq!(parse("\u{FEFF}\u{FEFF}data: a\n\n"), vec![]);
+        // A BOM elsewhere is ordinary text.
+        assert_eq!(parse("data: \u{FEFF}a\n\n"), vec![message("\u{FEFF}a")]);
+        assert_eq!(parse("\n\u{FEFF}data: a\n\n"), vec![]);
+    }
+
+    #[test]
+    fn a_partial_bom_at_the_end_is_ordinary_bytes() {
+        let items = parse_all_ways(Limits::default(), &[0xEF, 0xBB]);
+        assert_eq!(items, vec![Item::Problem(Problem::UnterminatedEvent),]);
+        let items = parse_all_ways(Limits::default(), b"\xEF\xBBdata: a\n\n");
+        assert_eq!(items, vec![Item::Problem(Problem::InvalidUtf8 { line: 1 })]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_and_reported_with_its_line() {
+        let items = parse_all_ways(
+            Limits::default(),
+            b"data: ok\ndata: a\xFFb\n\ndata: \xE2\x82\n\n",
+        );
+        assert_eq!(
+            items,
+            vec![
+                Item::Problem(Problem::InvalidUtf8 { line: 2 }),
+                message("ok\na\u{FFFD}b"),
+                Item::Problem(Problem::InvalidUtf8 { line: 4 }),
+                message("\u{FFFD}"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_multi_byte_character_split_across_chunks_is_valid() {
+        assert_eq!(parse("data: é€😀\n\n"), vec![message("é€😀")]);
+    }
+
+    #[test]
+    fn an_unterminated_event_at_the_end_is_discarded_and_reported() {
+        assert_eq!(
+            parse("data: a\n\ndata: b\n"),
+            vec![message("a"), Item::Problem(Problem::UnterminatedEvent)]
+        );
+        assert_eq!(
+            parse("data: a\n\ndata: b"),
+            vec![message("a"), Item::Problem(Problem::UnterminatedEvent)]
+        );
+        assert_eq!(
+            parse("data: a\n\n: bye\n"),
+            vec![message("a"), Item::Comment(" bye".into())]
+        );
+    }
+
+    #[test]
+    fn a_stream_ending_after_cr_is_terminated() {
+        assert_eq!(parse("data: a\r\r"), vec![message("a")]);
+    }
+
+    #[test]
+    fn a_too_long_line_is_skipped_with_its_event_and_later_events_arrive() {
+        let limits = limits(16, 64);
+        let input = format!("data: a\ndata: {}\nid: 3\n\ndata: b\n\n", "x".repeat(40));
+        let items = parse_all_ways(limits, input.as_bytes());
+        assert_eq!(
+            items,
+            vec![
+                Item::Problem(Problem::LineTooLong { line: 2, limit: 16 }),
+                Item::Event(Event {
+                    last_event_id: "3".into(),
+                    ..event_data("b")
+                }),
+            ]
+        );
+    }
+
+    fn event_data(data: &str) -> Event {
+        let Item::Event(event) = message(data) else {
+            unreachable!()
+        };
+        event
+    }
+
+    #[test]
+    fn a_too_long_comment_does_not_cost_the_event() {
+        let limits = limits(16, 64);
+        let input = format!("data: a\n:{}\ndata: b\n\n", "x".repeat(40));
+        assert_eq!(
+            parse_all_ways(limits, input.as_bytes()),
+            vec![
+                Item::Problem(Problem::LineTooLong { line: 2, limit: 16 }),
+                message("a\nb"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_limit_is_kept() {
+        let limits = limits(8, 64);
+        assert_eq!(parse_all_ways(limits, b"data: ab\n\n"), vec![message("ab")]);
+    }
+
+    #[test]
+    fn data_over_the_limit_discards_the_event() {
+        let limits = limits(64, 8);
+        let items = parse_all_ways(
+            limits,
+            b"data: 1234\ndata: 5678\ndata: 9\n\ndata: 1234\ndata: 567\n\n",
+        );
+        assert_eq!(
+            items,
+            vec![
+                Item::Problem(Problem::DataTooLarge { line: 2, limit: 8 }),
+                message("1234\n567"),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_endless_line_keeps_memory_bounded() {
+        let limits = limits(1024, 4096);
+        let mut parser = Parser::new(limits);
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut items = Vec::new();
+        for _ in 0..160 {
+            items.extend(parser.feed(&chunk));
+            assert!(
+                parser.buffered() <= 2 * 1024,
+                "buffered {}",
+                parser.buffered()
+            );
+        }
+        // The blank line ends the event the long line belonged to.
+        items.extend(parser.feed(b"\n\ndata: after\n\n"));
+        assert_eq!(
+            items,
+            vec![
+                Item::Problem(Problem::LineTooLong {
+                    line: 1,
+                    limit: 1024
+                }),
+                message("after"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_line_within_the_limit_does_not_pin_its_memory() {
+        let mut parser = Parser::new(Limits::default());
+        let line = format!(": {}\n", "x".repeat(512 * 1024));
+        parser.feed(line.as_bytes());
+        assert!(parser.buffered() <= KEPT_CAPACITY);
+    }
+
+    #[test]
+    fn problems_display_as_one_line() {
+        let all = [
+            Problem::InvalidUtf8 { line: 1 },
+            Problem::LineTooLong { line: 2, limit: 3 },
+            Problem::DataTooLarge { line: 4, limit: 5 },
+            Problem::IdWithNul { line: 6 },
+            Problem::InvalidRetry {
+                line: 7,
+                value: "a\nb\u{1b}[31m".into(),
+            },
+            Problem::UnterminatedEvent,
+        ];
+        for problem in all {
+            let text = problem.to_string();
+            assert!(!text.contains(['\n', '\r', '\u{1b}']), "{text}");
+        }
+    }
+
+    /// A small deterministic generator, so that failures reproduce without a fuzzing crate.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic_and_chunking_never_matters() {
+        // Bytes that matter to the parser, weighted over plain noise.
+        const ALPHABET: &[u8] = b"\r\n\r\n:: data:event:id:retry:0123 x\0\xEF\xBB\xBF\xFF\xC3\xA9";
+        let limits = limits(12, 20);
+        let mut rng = XorShift(0x5EED_F00D);
+        for _ in 0..3000 {
+            let len = rng.below(80);
+            let input: Vec<u8> = (0..len)
+                .map(|_| match rng.below(8) {
+                    0 => rng.next() as u8,
+                    _ => ALPHABET[rng.below(ALPHABET.len())],
+                })
+                .collect();
+            let whole = parse_with(limits, &[&input]);
+            for _ in 0..4 {
+                let mut chunks = Vec::new();
+                let mut rest = input.as_slice();
+                while !rest.is_empty() {
+                    let (chunk, tail) = rest.split_at(1 + rng.below(rest.len()));
+                    chunks.push(chunk);
+                    rest = tail;
+                }
+                assert_eq!(
+                    parse_with(limits, &chunks),
+                    whole,
+                    "input {input:?} chunks {chunks:?}"
+                );
+            }
+        }
+    }
+}
