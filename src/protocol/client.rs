@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, IF_NONE_MATCH};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName};
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -43,10 +43,25 @@ impl Request {
     }
 }
 
+/// Any request to an OFREP endpoint, for callers that need more than an evaluation: a raw
+/// body, another method (a CORS preflight), extra headers, or no credentials at all.
+#[derive(Debug, Clone)]
+pub struct RawRequest {
+    pub method: reqwest::Method,
+    pub endpoint: Endpoint,
+    pub query: Vec<(String, String)>,
+    /// Sent after the configured headers, replacing any of the same name.
+    pub headers: Vec<(String, String)>,
+    /// `None` sends no body and no Content-Type.
+    pub body: Option<Vec<u8>>,
+    /// Whether the configured headers (credentials among them) are sent.
+    pub configured_headers: bool,
+}
+
 /// A request and the answer to it, with what a person debugging it wants to see.
 #[derive(Debug, Clone)]
 pub struct Exchange {
-    pub method: &'static str,
+    pub method: String,
     pub url: Url,
     /// Request headers as sent (names lowercase), values unredacted: render through a Redactor.
     pub request_headers: Vec<(String, String)>,
@@ -97,40 +112,63 @@ impl Client {
 
     /// Sends one evaluation request and reads the whole answer (up to the body cap).
     pub async fn send(&self, request: &Request) -> Result<Exchange, Error> {
-        let url = self.url_for(request)?;
         let body = serde_json::to_vec(&serde_json::json!({ "context": request.context }))
             .map_err(|e| Error::usage(format!("cannot encode the context: {e}")))?;
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            CONTENT_TYPE,
-            "application/json".parse().expect("static header value"),
-        );
-        headers.insert(
-            ACCEPT,
-            "application/json".parse().expect("static header value"),
-        );
+        let mut headers = vec![("accept".to_owned(), "application/json".to_owned())];
         if let Some(etag) = &request.if_none_match {
-            let value = etag.parse().map_err(|_| {
-                Error::usage(format!(
-                    "`{etag}` cannot be sent as an If-None-Match header"
-                ))
-            })?;
-            headers.insert(IF_NONE_MATCH, value);
+            headers.push(("if-none-match".to_owned(), etag.clone()));
         }
-        for header in &self.config.headers {
-            headers.insert(header.name.clone(), header.value.clone());
+        self.exchange(&RawRequest {
+            method: reqwest::Method::POST,
+            endpoint: request.endpoint.clone(),
+            query: request.query.clone(),
+            headers,
+            body: Some(body),
+            configured_headers: true,
+        })
+        .await
+    }
+
+    /// Sends any request to an OFREP endpoint and reads the whole answer (up to the body cap).
+    pub async fn exchange(&self, raw: &RawRequest) -> Result<Exchange, Error> {
+        let url = self.url_for(&Request {
+            endpoint: raw.endpoint.clone(),
+            context: Map::new(),
+            if_none_match: None,
+            query: raw.query.clone(),
+        })?;
+        let mut headers = HeaderMap::new();
+        if raw.body.is_some() {
+            headers.insert(
+                CONTENT_TYPE,
+                "application/json".parse().expect("static header value"),
+            );
+        }
+        if raw.configured_headers {
+            for header in &self.config.headers {
+                headers.insert(header.name.clone(), header.value.clone());
+            }
+        }
+        for (name, value) in &raw.headers {
+            let name: HeaderName = name
+                .parse()
+                .map_err(|_| Error::usage(format!("`{name}` is not a valid header name")))?;
+            let value = value.parse().map_err(|_| {
+                Error::usage(format!("the value of `{name}` cannot be sent as a header"))
+            })?;
+            headers.insert(name, value);
         }
         let request_headers = header_pairs(&headers);
 
         let started = Instant::now();
-        let mut response = self
+        let mut builder = self
             .http
-            .post(url.clone())
-            .headers(headers)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| self.describe(&e, &url))?;
+            .request(raw.method.clone(), url.clone())
+            .headers(headers);
+        if let Some(body) = &raw.body {
+            builder = builder.body(body.clone());
+        }
+        let mut response = builder.send().await.map_err(|e| self.describe(&e, &url))?;
         let status = response.status();
         let response_headers = header_pairs(response.headers());
 
@@ -168,11 +206,11 @@ impl Client {
             None => Body::classify(&bytes),
         };
         Ok(Exchange {
-            method: "POST",
+            method: raw.method.to_string(),
             url,
             request_headers,
             answer: Answer {
-                endpoint: request.endpoint.clone(),
+                endpoint: raw.endpoint.clone(),
                 status: status.as_u16(),
                 headers: response_headers,
                 body,

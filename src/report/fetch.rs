@@ -177,7 +177,7 @@ pub fn human(
     writeln!(
         out,
         "{} {}",
-        p.paint(p.strong, exchange.method),
+        p.paint(p.strong, &exchange.method),
         redactor.url(exchange.url.as_str())
     )?;
     let status = format!("{} {}", answer.status, exchange.reason);
