@@ -66,6 +66,10 @@ pub enum Command {
     #[command(after_long_help = FETCH_EXAMPLES)]
     Fetch(FetchArgs),
 
+    /// Follow a server's event stream like a provider, refetch on every change and print diffs.
+    #[command(after_long_help = WATCH_EXAMPLES)]
+    Watch(WatchArgs),
+
     /// Run a reference OFREP server with ETag/304, event streams and fault modes.
     #[command(after_long_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
@@ -123,6 +127,44 @@ pub struct FetchArgs {
     /// The largest response body to read, e.g. `64MiB`, `512KiB`, `1000000`.
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
     pub max_body_size: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// `sse`: follow `eventStreams` and poll only while no stream is connected; `polling`:
+    /// ignore `eventStreams` and poll.
+    #[arg(long, value_enum, default_value_t = ChangeDetectionArg::Sse, value_name = "MODE")]
+    pub change_detection: ChangeDetectionArg,
+
+    /// How often to poll (with If-None-Match) when polling; `0` disables polling.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+
+    /// Exit 0 as soon as flag KEY has VALUE (repeatable: all must hold). VALUE is compared as
+    /// JSON when it parses as JSON (`true`, `42`, `"42"`), else as a string.
+    #[arg(long = "until", value_name = "KEY=VALUE")]
+    pub until: Vec<String>,
+
+    /// Exit 0 after N changes.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_changes: Option<u64>,
+
+    /// Exit 1 if the --until conditions (or --max-changes) are not met within DURATION.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub deadline: Option<Duration>,
+
+    /// The largest response body to read, e.g. `64MiB`.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub max_body_size: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChangeDetectionArg {
+    Sse,
+    Polling,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -236,6 +278,26 @@ Exit codes:
   0  a 200 or 304 with no MUST-level finding
   1  an error status, or a MUST-level finding
   2  ofrep could not do its job: usage, invalid URL, DNS, connection refused, TLS, timeout";
+
+pub(crate) const WATCH_EXAMPLES: &str = "\
+Examples:
+  ofrep watch --embedded                                   live changes from the demo server
+  ofrep watch https://flags.example.com -H \"Authorization: Bearer $TOKEN\"
+  ofrep watch https://flags.example.com --until new-checkout=true --deadline 5m
+  ofrep watch https://flags.example.com -o json | jq -c 'select(.type == \"change\")'
+  ofrep watch https://flags.example.com --change-detection polling --poll-interval 10s
+
+What it does (ADR-0008, as a static-context provider):
+  one bulk evaluation, then one connection per `eventStreams` entry of type sse (duplicate
+  URLs once); on a `refetchEvaluation` event a refetch with If-None-Match and the event's
+  flagConfigEtag / flagConfigLastModified; a refetch after every (re)connect; bursts coalesce
+  into one refetch in flight and one queued; polling only while no stream is connected.
+  401/403 stop it (exit 2); 429 waits for Retry-After; 5xx and timeouts back off.
+
+Exit codes:
+  0  --until held, --max-changes reached, or stopped by Ctrl-C / SIGTERM
+  1  --deadline passed first (the conditions still false are named)
+  2  ofrep could not do its job: usage, connection, 401/403, an unusable first answer";
 
 pub(crate) const SERVE_EXAMPLES: &str = "\
 Examples:

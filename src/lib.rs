@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod diff;
 pub mod embedded;
 pub mod error;
 pub mod exit;
@@ -15,6 +16,7 @@ pub mod serve;
 pub mod sse;
 pub mod target;
 pub mod term;
+pub mod watch;
 
 pub use error::Error;
 
@@ -43,6 +45,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     let ui = commands::Ui::new(&cli.global);
     match cli.command {
         Command::Fetch(args) => runtime()?.block_on(commands::fetch::run(args, &ui)),
+        Command::Watch(args) => runtime()?.block_on(commands::watch::run(args, &ui)),
         Command::Serve(args) => commands::serve::run(&args, &cli.global).map(|_| Outcome::Success),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod fetch;
 pub mod serve;
+pub mod watch;
 
 use std::io::IsTerminal;
 
@@ -49,5 +50,28 @@ impl Ui {
         if self.verbose {
             eprintln!("{}", self.err.paint(self.err.dim, line));
         }
+    }
+}
+
+/// Resolves on Ctrl-C, or SIGTERM on Unix (what `kill` and container runtimes send).
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

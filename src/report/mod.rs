@@ -3,6 +3,7 @@
 
 pub mod fetch;
 pub mod verbose;
+pub mod watch;
 
 use anstyle::{AnsiColor, Style};
 

@@ -7,7 +7,7 @@ mod single;
 mod streams;
 
 pub use streams::entry_checks;
-mod transport;
+pub mod transport;
 
 use super::answer::{Answer, Endpoint};
 use super::finding::Finding;

@@ -1,0 +1,197 @@
+//! One reconnecting event stream, following ADR-0008 and the checklist's client rules: keep
+//! `Last-Event-ID` across events and connections (never sent while empty), honour `retry:`,
+//! back off exponentially with jitter and a cap, and reset the backoff only after a connection
+//! has been healthy for a while. It reports to the coordinator and never prints.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+use url::Url;
+
+use crate::protocol::headers::Header;
+use crate::sse::connection::{self, ConnectRequest, Opened, Policy};
+use crate::sse::parser::{Event, Item, Limits, Problem};
+
+/// The first reconnection delay when the server sent no `retry:`.
+pub const DEFAULT_RETRY: Duration = Duration::from_secs(1);
+/// The longest wait between two attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A connection that lasted this long resets the backoff.
+pub const HEALTHY_AFTER: Duration = Duration::from_secs(10);
+
+/// What a stream task tells the coordinator.
+#[derive(Debug)]
+pub enum StreamMsg {
+    Connected {
+        stream: usize,
+    },
+    Event {
+        stream: usize,
+        event: Event,
+        arrived: Instant,
+    },
+    Comment {
+        stream: usize,
+        text: String,
+    },
+    Problem {
+        stream: usize,
+        problem: Problem,
+    },
+    /// The connection ended or could not be made; the next attempt is in `delay`.
+    Retrying {
+        stream: usize,
+        delay: Duration,
+        reason: String,
+    },
+    /// The stream gave up for good (204, wrong Content-Type, a 4xx other than 408/429).
+    Stopped {
+        stream: usize,
+        reason: String,
+    },
+}
+
+pub struct StreamTask {
+    pub stream: usize,
+    pub url: Url,
+    pub http: reqwest::Client,
+    pub headers: Vec<Header>,
+    pub connect_timeout: Duration,
+}
+
+impl StreamTask {
+    /// Runs until the stream stops for good or the coordinator goes away.
+    pub async fn run(self, tx: UnboundedSender<StreamMsg>) {
+        let stream = self.stream;
+        let mut last_event_id = String::new();
+        let mut retry = DEFAULT_RETRY;
+        let mut attempt: u32 = 0;
+        loop {
+            let request = ConnectRequest {
+                url: self.url.clone(),
+                headers: self
+                    .headers
+                    .iter()
+                    .map(|h| (h.name.clone(), h.value.clone()))
+                    .collect(),
+                last_event_id: Some(last_event_id.clone()).filter(|id| !id.is_empty()),
+                connect_timeout: self.connect_timeout,
+                limits: Limits::default(),
+            };
+            let mut server_wait = None;
+            let reason = match connection::open(&self.http, &request).await {
+                Ok(Opened::Stream(mut conn)) => {
+                    let connected_at = Instant::now();
+                    if tx.send(StreamMsg::Connected { stream }).is_err() {
+                        return;
+                    }
+                    let ended = loop {
+                        match conn.next().await {
+                            None => break "the server closed the stream".to_owned(),
+                            Some(Err(e)) => break e.to_string(),
+                            Some(Ok(item)) => {
+                                let msg = match item {
+                                    Item::Event(event) => {
+                                        last_event_id.clone_from(&event.last_event_id);
+                                        StreamMsg::Event {
+                                            stream,
+                                            event,
+                                            arrived: Instant::now(),
+                                        }
+                                    }
+                                    Item::Retry(ms) => {
+                                        retry = Duration::from_millis(ms).min(MAX_BACKOFF);
+                                        continue;
+                                    }
+                                    Item::Comment(text) => StreamMsg::Comment { stream, text },
+                                    Item::Problem(problem) => {
+                                        StreamMsg::Problem { stream, problem }
+                                    }
+                                };
+                                if tx.send(msg).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    };
+                    if connected_at.elapsed() >= HEALTHY_AFTER {
+                        attempt = 0;
+                    }
+                    ended
+                }
+                Ok(Opened::Refused(refusal)) => {
+                    let reason = refusal_text(&refusal);
+                    server_wait = super::retry_after(refusal.retry_after.as_deref());
+                    if connection::refusal_policy(&refusal) == Policy::Stop {
+                        let _ = tx.send(StreamMsg::Stopped { stream, reason });
+                        return;
+                    }
+                    reason
+                }
+                Err(e) => e.to_string(),
+            };
+            // A Retry-After from the server is a floor under our own backoff.
+            let delay =
+                backoff(retry, attempt, fastrand::f64()).max(server_wait.unwrap_or_default());
+            attempt = attempt.saturating_add(1);
+            if tx
+                .send(StreamMsg::Retrying {
+                    stream,
+                    delay,
+                    reason,
+                })
+                .is_err()
+            {
+                return;
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+fn refusal_text(refusal: &connection::Refusal) -> String {
+    match &refusal.content_type {
+        Some(ct) if refusal.status == 200 => {
+            format!("the stream answered 200 with Content-Type `{ct}`, not text/event-stream")
+        }
+        None if refusal.status == 200 => {
+            "the stream answered 200 without a Content-Type".to_owned()
+        }
+        _ => format!("the stream answered {}", refusal.status),
+    }
+}
+
+/// The wait before attempt `attempt + 1`: `retry · 2^attempt`, capped, then scaled by a jitter
+/// factor in [0.5, 1.0] so that many clients dropped together do not return together.
+pub fn backoff(retry: Duration, attempt: u32, jitter: f64) -> Duration {
+    let exponential = retry.saturating_mul(2u32.saturating_pow(attempt.min(16)));
+    exponential
+        .min(MAX_BACKOFF)
+        .mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_retry_value_up_to_the_cap() {
+        let retry = Duration::from_millis(500);
+        assert_eq!(backoff(retry, 0, 1.0), Duration::from_millis(500));
+        assert_eq!(backoff(retry, 1, 1.0), Duration::from_secs(1));
+        assert_eq!(backoff(retry, 3, 1.0), Duration::from_secs(4));
+        assert_eq!(backoff(retry, 30, 1.0), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn jitter_takes_off_at_most_half() {
+        let retry = Duration::from_secs(2);
+        assert_eq!(backoff(retry, 0, 0.0), Duration::from_secs(1));
+        assert_eq!(backoff(retry, 0, 0.5), Duration::from_millis(1500));
+        assert_eq!(
+            backoff(retry, 0, 7.0),
+            Duration::from_secs(2),
+            "jitter is clamped"
+        );
+    }
+}
