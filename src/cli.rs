@@ -255,8 +255,7 @@ Fault modes (--fault NAME[=VALUE], each breaks the checklist id in brackets):
   unquoted-etag             ETag without quotes [bulk-etag-syntax]
   ignore-if-none-match      always 200, never 304 [bulk-304-on-match]
   stale-304                 304 for any If-None-Match [bulk-200-on-stale]
-  304-with-body             304 carries the JSON body's Content-Type and Content-Length
-                            [bulk-304-no-body]
+  304-with-body             304 carries the JSON body [bulk-304-no-body]
   sse-down                  the event stream answers 503 [sse-content-type]
   sse-wrong-content-type    the event stream is sent as text/plain [sse-content-type]
   sse-named-events          events are `event: refetchEvaluation` [sse-event-message]

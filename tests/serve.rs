@@ -325,6 +325,15 @@ async fn bad_input_gets_the_right_status_and_a_json_error_body() {
             Some("PARSE_ERROR"),
             true,
         ),
+        (
+            "POST",
+            "ofrep/v1/evaluate/flags/%FF",
+            "application/json",
+            "{}",
+            400,
+            Some("PARSE_ERROR"),
+            true,
+        ),
         ("GET", BULK, "application/json", "", 405, None, false),
         ("DELETE", &single, "application/json", "", 405, None, false),
         ("POST", EVENTS, "application/json", "", 405, None, false),
@@ -655,6 +664,64 @@ async fn dropping_streams_closes_every_open_one() {
 }
 
 #[tokio::test]
+async fn streams_beyond_the_bound_get_a_503_and_the_server_keeps_serving() {
+    let mut config = ServeConfig::embedded();
+    config.max_streams = 2;
+    let server = start(config).await;
+    let first = server.stream(&[]).await;
+    let _second = server.stream(&[]).await;
+    let refused = server.stream(&[]).await;
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.content_type.as_deref(), Some("application/json"));
+    assert_eq!(server.bulk(json!({}), &[]).await.status(), 200);
+    drop(first);
+    // The server notices the closed stream on its next write or wake-up; poll, bounded.
+    let mut admitted = false;
+    for _ in 0..50 {
+        let stream = server.stream(&[]).await;
+        if stream.status == 200 {
+            admitted = true;
+            break;
+        }
+        server.server.change().unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(admitted, "a closed stream frees its place");
+}
+
+#[tokio::test]
+async fn demo_mode_changes_a_flag_every_interval() {
+    let mut config = ServeConfig::embedded();
+    config.demo = Some(Duration::from_millis(100));
+    let mut server = start(config).await;
+    let mut stream = server.stream(&[]).await;
+    let first = stream.next_event(LONG).await.expect("a demo change");
+    let second = stream.next_event(LONG).await.expect("another demo change");
+    assert_ne!(
+        first.data, second.data,
+        "each change is a new configuration"
+    );
+    let changed = server
+        .wait_for(LONG, |e| match e {
+            ServeEvent::Changed { flag, .. } => Some(flag.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(changed.as_deref(), Some("new-checkout"));
+}
+
+#[test]
+fn the_configuration_debug_form_hides_the_token() {
+    let mut config = ServeConfig::embedded();
+    config.require_auth = Some("s3cret".to_owned());
+    let text = format!("{config:?}");
+    assert!(
+        !text.contains("s3cret") && text.contains("redacted"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn every_open_stream_gets_each_change_exactly_once() {
     let server = start_default().await;
     let mut streams = Vec::new();
@@ -931,22 +998,41 @@ async fn status_faults_answer_json_and_429_carries_retry_after() {
 }
 
 #[tokio::test]
-async fn the_304_with_body_fault_sends_the_body_headers() {
+async fn the_304_with_body_fault_puts_the_body_on_the_wire_and_closes_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let server = start(with_faults(&["304-with-body"])).await;
     let etag = server.etag(json!({})).await;
-    let response = server.bulk(json!({}), &[("if-none-match", &etag)]).await;
-    assert_eq!(response.status(), 304);
-    assert_eq!(
-        header(&response, "content-type").as_deref(),
-        Some("application/json")
+    let mut socket = tokio::net::TcpStream::connect(server.server.addr())
+        .await
+        .unwrap();
+    let request = format!(
+        "POST /{BULK} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         If-None-Match: {etag}\r\nContent-Length: 2\r\n\r\n{{}}"
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(LONG, socket.read_to_end(&mut raw))
+        .await
+        .expect("the server closes")
+        .unwrap();
+    let raw = String::from_utf8(raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 304 "), "{head}");
+    let head = head.to_ascii_lowercase();
+    assert!(
+        head.contains("connection: close") && head.contains("content-type: application/json"),
+        "{head}"
     );
     assert!(
-        header(&response, "content-length")
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-            > 0
+        head.contains(&format!("content-length: {}", body.len())),
+        "{head}"
     );
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert!(body["flags"].is_array());
+    // A client that (rightly) ignores a 304 body keeps working.
+    let response = server.bulk(json!({}), &[("if-none-match", &etag)]).await;
+    assert_eq!(response.status(), 304);
+    assert_eq!(server.bulk(json!({}), &[]).await.status(), 200);
 }
 
 // ---------------------------------------------------------------- the real binary

@@ -60,6 +60,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, Error> {
         control: args.control,
         faults,
         max_body_size,
+        max_streams: crate::serve::DEFAULT_MAX_STREAMS,
     })
 }
 

@@ -4,13 +4,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State as Shared};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
+use axum::{Extension, Router};
+use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use super::body::{Rejection, general_error, json_response, read_context};
@@ -18,6 +21,7 @@ use super::evaluate::evaluate;
 use super::faults::Fault;
 use super::state::State;
 use super::store::unix_now;
+use super::wire::Slot;
 use super::{ServeEvent, control, stream};
 use crate::protocol::etag::{EntityTag, IfNoneMatch};
 
@@ -159,6 +163,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 /// `POST /ofrep/v1/evaluate/flags`.
 async fn bulk(
     Shared(state): Shared<Arc<State>>,
+    slot: Option<Extension<ConnectInfo<Slot>>>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -202,20 +207,20 @@ async fn bulk(
     };
 
     let mut response = if not_modified {
-        if faults.has(&Fault::NotModifiedWithBody) {
-            // hyper never writes a body on a 304, but it does send the headers: a Content-Type and
-            // a non-zero Content-Length are what a checker can see.
-            let length = body.len();
-            let mut response = (StatusCode::NOT_MODIFIED, body).into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-            response
-        } else {
-            StatusCode::NOT_MODIFIED.into_response()
+        match slot.filter(|_| faults.has(&Fault::NotModifiedWithBody)) {
+            // See wire.rs: the socket wrapper writes these bytes after the 304 head.
+            Some(Extension(ConnectInfo(slot))) => {
+                slot.put(Bytes::from(body));
+                let mut response = StatusCode::NOT_MODIFIED.into_response();
+                let headers = response.headers_mut();
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+                response
+            }
+            None => StatusCode::NOT_MODIFIED.into_response(),
         }
     } else {
         json_bytes(body)
@@ -236,10 +241,23 @@ async fn bulk(
 /// `POST /ofrep/v1/evaluate/flags/{key}`.
 async fn single(
     Shared(state): Shared<Arc<State>>,
-    Path(key): Path<String>,
+    key: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // A key that is not UTF-8 once percent-decoded: axum's own answer would be plain text.
+    let key = match key {
+        Ok(Path(key)) => key,
+        Err(e) => {
+            let details = format!("the flag key in the path is not valid: {e}");
+            let rejection = Rejection {
+                status: StatusCode::BAD_REQUEST,
+                code: "PARSE_ERROR",
+                details,
+            };
+            return rejection.into_response(Some(""));
+        }
+    };
     let context = match read_context(&headers, body, state.max_body_size).await {
         Ok(context) => context,
         Err(rejection) => return rejection.into_response(Some(&key)),

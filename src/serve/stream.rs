@@ -17,7 +17,7 @@ use tokio::time::{Instant, Interval, interval_at};
 use super::body::general_error;
 use super::faults::{Fault, Faults};
 use super::sse_frame;
-use super::state::{MAX_STREAMS, State};
+use super::state::State;
 use super::store::ChangeEvent;
 
 /// What clients should wait before reconnecting, sent as `retry:` on connect.
@@ -32,11 +32,14 @@ pub async fn events(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Re
     }
     // Count first, then check, so a flood cannot overshoot the bound between the two.
     let guard = StreamGuard::new(Arc::clone(&state));
-    if state.streams.load(Ordering::Relaxed) > MAX_STREAMS {
+    if state.streams.load(Ordering::Relaxed) > state.max_streams {
         drop(guard);
         let mut response = general_error(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("too many open event streams (at most {MAX_STREAMS})"),
+            format!(
+                "too many open event streams (at most {})",
+                state.max_streams
+            ),
         );
         response
             .headers_mut()
