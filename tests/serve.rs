@@ -1126,6 +1126,33 @@ async fn the_binary_prints_its_address_as_json_serves_and_stops_on_sigterm() {
 }
 
 #[test]
+fn the_binary_says_where_it_listens_on_stderr_in_human_mode() {
+    let mut child = Child(
+        ofrep()
+            .args(["serve", "--port", "0", "--color", "never"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.0.stderr.take().unwrap();
+    // Read on a thread so a silent server fails the test instead of hanging it.
+    let (line, first) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = line.send(BufReader::new(stderr).lines().next());
+    });
+    let first = first
+        .recv_timeout(LONG)
+        .expect("a first line in time")
+        .unwrap()
+        .unwrap();
+    let url = first
+        .strip_prefix("listening on http://127.0.0.1:")
+        .unwrap_or_else(|| panic!("{first}"));
+    assert!(url.parse::<u16>().is_ok_and(|port| port > 0), "{first}");
+}
+
+#[test]
 fn the_binary_exits_2_naming_file_and_line_for_an_invalid_flag_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.json");

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
-use tokio::time::{Instant, Interval, interval_at};
+use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
 
 use super::body::general_error;
 use super::faults::{Fault, Faults};
@@ -65,7 +65,9 @@ pub async fn events(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Re
                 .map(|event| frame(&state.faults, event)),
         );
     }
-    let keepalive = interval_at(Instant::now() + state.keepalive, state.keepalive);
+    let mut keepalive = interval_at(Instant::now() + state.keepalive, state.keepalive);
+    // A stream that fell behind needs one keep-alive, not a burst of them.
+    keepalive.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let content_type = if state.faults.has(&Fault::SseWrongContentType) {
         "text/plain; charset=utf-8"
     } else {
