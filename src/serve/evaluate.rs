@@ -4,7 +4,7 @@
 //! nothing), DISABLED (flagd ≥ 0.13 answers disabled flags as a success with no value or variant,
 //! open-feature/flagd#1966), ERROR (as an error item `{key, errorCode, errorDetails}`).
 
-use datalogic_rs::ErrorKind;
+use datalogic_rs::{ErrorKind, Session};
 use serde_json::{Map, Value, json};
 
 use super::flags::{ENGINE, Flag, FlagSet, Targeting};
@@ -15,46 +15,60 @@ pub struct Answer {
     pub is_error: bool,
 }
 
-/// Evaluates `flag` for `context` (an object) at `timestamp` (Unix seconds, for `$flagd`).
-pub fn evaluate(
-    set: &FlagSet,
-    flag: &Flag,
-    context: &Map<String, Value>,
-    timestamp: u64,
-) -> Answer {
-    if !flag.enabled {
-        return success(set, flag, None, "DISABLED");
+/// Evaluates flags for one request's context. It builds the JsonLogic data (the context plus
+/// `$flagd`) once and reuses one arena session, so a bulk request over many flags does not copy
+/// the context per flag.
+pub struct Evaluator {
+    data: Value,
+    session: Session<'static>,
+}
+
+impl Evaluator {
+    /// `timestamp` is Unix seconds, shown to rules as `$flagd.timestamp`.
+    pub fn new(context: &Map<String, Value>, timestamp: u64) -> Self {
+        let mut data = context.clone();
+        data.insert(
+            "$flagd".to_owned(),
+            json!({"flagKey": "", "timestamp": timestamp}),
+        );
+        Self {
+            data: Value::Object(data),
+            session: ENGINE.session(),
+        }
     }
-    let rule = match &flag.targeting {
-        Targeting::None => return success(set, flag, flag.default_variant.as_deref(), "STATIC"),
-        Targeting::Invalid(message) => {
-            return failure(
-                &flag.key,
-                "PARSE_ERROR",
-                format!("targeting rule does not compile: {message}"),
-            );
+
+    pub fn evaluate(&mut self, set: &FlagSet, flag: &Flag) -> Answer {
+        if !flag.enabled {
+            return success(set, flag, None, "DISABLED");
         }
-        Targeting::Rule(rule) => rule,
-    };
-    let mut data = context.clone();
-    data.insert(
-        "$flagd".to_owned(),
-        json!({"flagKey": flag.key, "timestamp": timestamp}),
-    );
-    let data = Value::Object(data);
-    let mut session = ENGINE.session();
-    let chosen = match session.eval_into::<Value, _>(rule, &data) {
-        Ok(chosen) => chosen,
-        // An operator this engine lacks is a rule it cannot read, as a compile failure would be.
-        Err(e) if matches!(e.kind, ErrorKind::InvalidOperator(_)) => {
-            return failure(
-                &flag.key,
-                "PARSE_ERROR",
-                format!("targeting rule uses an unsupported operator: {e}"),
-            );
+        let rule = match &flag.targeting {
+            Targeting::None => {
+                return success(set, flag, flag.default_variant.as_deref(), "STATIC");
+            }
+            Targeting::Invalid(message) => {
+                let details = format!("targeting rule does not compile: {message}");
+                return failure(&flag.key, "PARSE_ERROR", details);
+            }
+            Targeting::Rule(rule) => rule,
+        };
+        self.data["$flagd"]["flagKey"] = Value::String(flag.key.clone());
+        // The session keeps its arena between calls; resetting bounds it to one evaluation.
+        self.session.reset();
+        match self.session.eval_into::<Value, _>(rule, &self.data) {
+            Ok(chosen) => choose(set, flag, chosen),
+            // An operator this engine lacks is a rule it cannot read, like one that does not
+            // compile.
+            Err(e) if matches!(e.kind, ErrorKind::InvalidOperator(_)) => {
+                let details = format!("targeting rule uses an unsupported operator: {e}");
+                failure(&flag.key, "PARSE_ERROR", details)
+            }
+            Err(e) => failure(&flag.key, "GENERAL", format!("targeting rule failed: {e}")),
         }
-        Err(e) => return failure(&flag.key, "GENERAL", format!("targeting rule failed: {e}")),
-    };
+    }
+}
+
+/// The answer for what a rule returned.
+fn choose(set: &FlagSet, flag: &Flag, chosen: Value) -> Answer {
     // flagd: null means "no match" (the default variant); a boolean names the variant "true" or
     // "false"; a string names a variant; anything else is an error.
     let name = match chosen {
@@ -142,7 +156,9 @@ mod tests {
         let Value::Object(context) = context else {
             panic!("context must be an object")
         };
-        evaluate(&set, flag, &context, 1_700_000_000).item
+        Evaluator::new(&context, 1_700_000_000)
+            .evaluate(&set, flag)
+            .item
     }
 
     #[test]

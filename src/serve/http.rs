@@ -17,7 +17,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use super::body::{Rejection, general_error, json_response, read_context};
-use super::evaluate::evaluate;
+use super::evaluate::Evaluator;
 use super::faults::Fault;
 use super::state::State;
 use super::store::unix_now;
@@ -176,12 +176,12 @@ async fn bulk(
         Err(rejection) => return rejection.into_response(None),
     };
     let config = state.store.current();
-    let now = unix_now();
+    let mut evaluator = Evaluator::new(&context, unix_now());
     let items: Vec<Value> = config
         .flags
         .flags()
         .iter()
-        .map(|f| evaluate(&config.flags, f, &context, now).item)
+        .map(|f| evaluator.evaluate(&config.flags, f).item)
         .collect();
     let mut answer = Map::new();
     answer.insert("flags".to_owned(), Value::Array(items));
@@ -271,7 +271,7 @@ async fn single(
         };
         return rejection.into_response(Some(&key));
     };
-    let answer = evaluate(&config.flags, flag, &context, unix_now());
+    let answer = Evaluator::new(&context, unix_now()).evaluate(&config.flags, flag);
     let status = if answer.is_error {
         StatusCode::BAD_REQUEST
     } else {
