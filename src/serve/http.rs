@@ -1,15 +1,13 @@
-//! The router, the front middleware (request log, CORS, auth, the `slow` fault) and the two
-//! evaluation endpoints.
+//! The router and the two evaluation endpoints.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Request, State as Shared};
+use axum::extract::{Path, State as Shared};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Extension, Router};
@@ -22,13 +20,11 @@ use super::faults::Fault;
 use super::state::State;
 use super::store::unix_now;
 use super::wire::Slot;
-use super::{ServeEvent, control, stream};
+use super::{control, front, stream};
 use crate::protocol::etag::{EntityTag, IfNoneMatch};
 
 pub const BULK_PATH: &str = "/ofrep/v1/evaluate/flags";
 pub const EVENTS_PATH: &str = "/ofrep/v1/events";
-
-const ALLOW_HEADERS: &str = "Content-Type, If-None-Match, Authorization, X-API-Key, Last-Event-ID";
 
 pub fn router(state: Arc<State>) -> Router {
     let mut router = Router::new()
@@ -53,7 +49,10 @@ pub fn router(state: Arc<State>) -> Router {
                 format!("no endpoint at {}", uri.path()),
             )
         })
-        .layer(middleware::from_fn_with_state(Arc::clone(&state), front))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            front::front,
+        ))
         .with_state(state)
 }
 
@@ -69,95 +68,6 @@ fn only(allowed: Method, route: MethodRouter<Arc<State>>) -> MethodRouter<Arc<St
         }
         response
     })
-}
-
-/// Wraps every request: answers CORS preflights, enforces `--require-auth` on `/ofrep/`, applies
-/// the `slow` fault, adds the CORS headers every response carries, and logs the request.
-async fn front(Shared(state): Shared<Arc<State>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let origin = request.headers().get(header::ORIGIN).cloned();
-    let ofrep = path.starts_with("/ofrep/");
-
-    let mut response = if method == Method::OPTIONS && origin.is_some() {
-        preflight()
-    } else if ofrep && !authorized(&state, request.headers()) {
-        let mut response = general_error(
-            StatusCode::UNAUTHORIZED,
-            "this server needs `Authorization: Bearer TOKEN` or `X-API-Key: TOKEN`",
-        );
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        response
-    } else {
-        if let Some(delay) = state.faults.slow().filter(|_| ofrep) {
-            tokio::time::sleep(delay).await;
-        }
-        next.run(request).await
-    };
-
-    let headers = response.headers_mut();
-    // Echo the origin (so credentials could work) or allow any when there is none.
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        origin.unwrap_or(HeaderValue::from_static("*")),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("ETag"),
-    );
-    headers.append(header::VARY, HeaderValue::from_static("Origin"));
-    state.log(ServeEvent::Request {
-        method: method.to_string(),
-        path,
-        status: response.status().as_u16(),
-        elapsed: started.elapsed(),
-    });
-    response
-}
-
-fn preflight() -> Response {
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("POST, GET, OPTIONS"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static(ALLOW_HEADERS),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("600"),
-    );
-    response
-}
-
-fn authorized(state: &State, headers: &HeaderMap) -> bool {
-    let Some(token) = &state.require_auth else {
-        return true;
-    };
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.trim()
-                .strip_prefix("Bearer ")
-                .or_else(|| v.trim().strip_prefix("bearer "))
-        });
-    let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
-    [bearer, api_key]
-        .into_iter()
-        .flatten()
-        .any(|given| same(given.trim().as_bytes(), token.as_bytes()))
-}
-
-/// Compares without stopping at the first difference, so timing does not leak the token.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// `POST /ofrep/v1/evaluate/flags`.

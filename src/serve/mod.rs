@@ -10,6 +10,7 @@ mod demo;
 mod evaluate;
 mod faults;
 mod flags;
+mod front;
 mod http;
 mod sse_frame;
 mod state;
