@@ -251,3 +251,37 @@ fn query_param(uri: &Uri, name: &str) -> Option<String> {
 fn opaque(token: &str) -> &str {
     EntityTag::parse(token).map_or(token.trim(), |tag| tag.opaque)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_with_or_without_quotes() {
+        assert_eq!(opaque("\"abc\""), "abc");
+        assert_eq!(opaque("W/\"abc\""), "abc");
+        assert_eq!(opaque(" abc "), "abc");
+    }
+
+    #[test]
+    fn query_parameters_are_decoded_and_never_fail() {
+        let uri: Uri = "/x?a=1&flagConfigEtag=%22v%201%22&b".parse().unwrap();
+        assert_eq!(
+            query_param(&uri, "flagConfigEtag").as_deref(),
+            Some("\"v 1\"")
+        );
+        assert_eq!(query_param(&uri, "missing"), None);
+        let odd: Uri = "/x?%ZZ=%&&=".parse().unwrap();
+        assert_eq!(query_param(&odd, "flagConfigEtag"), None);
+        assert_eq!(query_param(&"/x".parse().unwrap(), "a"), None);
+    }
+
+    #[test]
+    fn if_none_match_lines_are_joined_into_one_list() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(if_none_match(&headers), None);
+        headers.append(header::IF_NONE_MATCH, HeaderValue::from_static("\"a\""));
+        headers.append(header::IF_NONE_MATCH, HeaderValue::from_static("W/\"b\""));
+        assert_eq!(if_none_match(&headers).as_deref(), Some("\"a\", W/\"b\""));
+    }
+}
