@@ -854,6 +854,23 @@ async fn an_invalid_file_at_start_is_an_error_naming_the_line() {
     assert!(error.to_string().contains("flags.json:2:3: "), "{error}");
 }
 
+#[tokio::test]
+async fn a_port_in_use_is_an_error_with_a_hint() {
+    let first = start_default().await;
+    let mut config = ServeConfig::embedded();
+    config.port = first.server.addr().port();
+    let error = ofrep::serve::Server::start(config)
+        .await
+        .err()
+        .expect("the port is taken");
+    assert_eq!(error.exit_code(), 2);
+    assert!(
+        error.to_string().contains("cannot listen on 127.0.0.1:"),
+        "{error}"
+    );
+    assert!(error.hint().unwrap().contains("--port 0"));
+}
+
 // ---------------------------------------------------------------- fault modes
 
 /// The checklist checks the fault modes break, each as a small probe that is true when the

@@ -24,6 +24,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -31,6 +32,26 @@ use crate::Error;
 pub use faults::Fault;
 pub use flags::FlagSet;
 pub use state::{Change, ChangeError};
+
+/// Binds the first address `host` resolves to, with a backlog deep enough for thousands of event
+/// streams connecting at once (tokio's default is 1,024).
+async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }?;
+        // Lets a restarted server take its port back while old connections sit in TIME_WAIT.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(8192)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| std::io::Error::other("the host resolves to no address")))
+}
 
 /// Everything `Server::start` needs, resolved and validated.
 #[derive(Clone)]
@@ -161,15 +182,13 @@ impl Server {
             Some(path) => watch::load(path).await?,
             None => demo::demo_flags(),
         };
-        let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
-            .await
-            .map_err(|e| {
-                Error::serve(format!(
-                    "cannot listen on {}:{}: {e}",
-                    config.host, config.port
-                ))
-                .with_hint("another program may hold the port; `--port 0` picks a free one")
-            })?;
+        let listener = listen(&config.host, config.port).await.map_err(|e| {
+            Error::serve(format!(
+                "cannot listen on {}:{}: {e}",
+                config.host, config.port
+            ))
+            .with_hint("another program may hold the port; `--port 0` picks a free one")
+        })?;
         let addr = listener
             .local_addr()
             .map_err(|e| Error::serve(format!("cannot read the bound address: {e}")))?;
@@ -207,6 +226,10 @@ impl Server {
                 let _ = serve.await;
             })
         } else {
+            // Event frames are small writes; Nagle's algorithm would hold them back.
+            let listener = listener.tap_io(|socket| {
+                let _ = socket.set_nodelay(true);
+            });
             let serve = axum::serve(listener, router).with_graceful_shutdown(graceful);
             tokio::spawn(async move {
                 let _ = serve.await;

@@ -41,6 +41,8 @@ impl Listener for WireListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         let (stream, addr) = Listener::accept(&mut self.0).await;
+        // As in mod.rs: small writes go out at once.
+        let _ = stream.set_nodelay(true);
         (
             WireIo {
                 inner: stream,
