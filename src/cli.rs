@@ -306,6 +306,7 @@ Examples:
   ofrep serve --demo=2s                        change a demo flag every 2 seconds
   ofrep serve --control --fault stale-304      misbehave, and let scripts change flags
   ofrep serve -o json                          the bound address and request log as JSON Lines
+                                               on stdout (human output goes to stderr)
 
 Control endpoints (with --control):
   POST /control/change         change a flag and notify streams; body {\"flag\": KEY,
@@ -325,8 +326,8 @@ Fault modes (--fault NAME[=VALUE], each breaks the checklist id in brackets):
   sse-silent                no event on a flag change [sse-notify]
   drop-streams-every=DUR    close every stream every DUR [sse-keepalive]
   slow=DUR                  delay every OFREP answer by DUR [core-endpoints]
-  status=CODE               the bulk endpoint answers CODE; 429 with Retry-After
-                            [rate-limit-retry-after, core-json]
+  status=CODE               the bulk endpoint answers CODE with a JSON error body; 429
+                            and 503 carry Retry-After [core-endpoints]
 
 Exit codes:
   0  stopped by Ctrl-C or SIGTERM

@@ -60,6 +60,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, Error> {
         control: args.control,
         faults,
         max_body_size,
+        max_streams: crate::serve::DEFAULT_MAX_STREAMS,
     })
 }
 
@@ -215,6 +216,54 @@ fn millis(elapsed: Duration) -> String {
 mod tests {
     use super::*;
     use std::net::SocketAddr;
+
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn resolved(args: &[&str]) -> Result<ServeConfig, Error> {
+        let cli =
+            Cli::try_parse_from([&["ofrep", "serve"], args].concat()).expect("the arguments parse");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        resolve(&args)
+    }
+
+    #[test]
+    fn arguments_resolve_into_a_configuration() {
+        let config = resolved(&[
+            "--port",
+            "0",
+            "--fault",
+            "slow=1s",
+            "--fault",
+            "no-etag",
+            "--public-url",
+            "https://x.example/",
+        ])
+        .unwrap();
+        assert_eq!(config.port, 0);
+        assert_eq!(
+            config.faults,
+            [Fault::Slow(Duration::from_secs(1)), Fault::NoEtag]
+        );
+        assert_eq!(config.public_url.unwrap().as_str(), "https://x.example/");
+        assert_eq!(config.max_body_size, 1 << 20);
+        assert!(resolved(&["--demo"]).unwrap().demo == Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn bad_options_are_usage_errors() {
+        for args in [
+            &["--fault", "nope"][..],
+            &["--public-url", "not a url"],
+            &["--public-url", "ftp://x/"],
+            &["--keepalive", "0s"],
+        ] {
+            let error = resolved(args).unwrap_err();
+            assert!(matches!(error, Error::Usage { .. }), "{args:?}: {error}");
+        }
+    }
 
     #[test]
     fn requests_render_as_one_line_each() {

@@ -36,7 +36,7 @@ pub fn next_change(set: &FlagSet) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::evaluate::evaluate;
+    use crate::serve::evaluate::Evaluator;
     use serde_json::{Map, Value};
 
     #[test]
@@ -50,7 +50,7 @@ mod tests {
         let answers: Vec<Value> = set
             .flags()
             .iter()
-            .map(|f| evaluate(&set, f, &Map::new(), 0).item)
+            .map(|f| Evaluator::new(&Map::new(), 0).evaluate(&set, f).item)
             .collect();
         let has = |test: &dyn Fn(&Value) -> bool| answers.iter().any(test);
         assert!(has(&|a| a["value"].is_boolean()));
@@ -64,7 +64,7 @@ mod tests {
         let mut context = Map::new();
         context.insert("plan".into(), "premium".into());
         assert_eq!(
-            evaluate(&set, premium, &context, 0).item["reason"],
+            Evaluator::new(&context, 0).evaluate(&set, premium).item["reason"],
             "TARGETING_MATCH"
         );
     }

@@ -4,6 +4,7 @@
 //! nothing), DISABLED (flagd ≥ 0.13 answers disabled flags as a success with no value or variant,
 //! open-feature/flagd#1966), ERROR (as an error item `{key, errorCode, errorDetails}`).
 
+use datalogic_rs::{ErrorKind, Session};
 use serde_json::{Map, Value, json};
 
 use super::flags::{ENGINE, Flag, FlagSet, Targeting};
@@ -14,38 +15,60 @@ pub struct Answer {
     pub is_error: bool,
 }
 
-/// Evaluates `flag` for `context` (an object) at `timestamp` (Unix seconds, for `$flagd`).
-pub fn evaluate(
-    set: &FlagSet,
-    flag: &Flag,
-    context: &Map<String, Value>,
-    timestamp: u64,
-) -> Answer {
-    if !flag.enabled {
-        return success(set, flag, None, "DISABLED");
-    }
-    let rule = match &flag.targeting {
-        Targeting::None => return success(set, flag, flag.default_variant.as_deref(), "STATIC"),
-        Targeting::Invalid(message) => {
-            return failure(
-                &flag.key,
-                "PARSE_ERROR",
-                format!("targeting rule does not compile: {message}"),
-            );
+/// Evaluates flags for one request's context. It builds the JsonLogic data (the context plus
+/// `$flagd`) once and reuses one arena session, so a bulk request over many flags does not copy
+/// the context per flag.
+pub struct Evaluator {
+    data: Value,
+    session: Session<'static>,
+}
+
+impl Evaluator {
+    /// `timestamp` is Unix seconds, shown to rules as `$flagd.timestamp`.
+    pub fn new(context: &Map<String, Value>, timestamp: u64) -> Self {
+        let mut data = context.clone();
+        data.insert(
+            "$flagd".to_owned(),
+            json!({"flagKey": "", "timestamp": timestamp}),
+        );
+        Self {
+            data: Value::Object(data),
+            session: ENGINE.session(),
         }
-        Targeting::Rule(rule) => rule,
-    };
-    let mut data = context.clone();
-    data.insert(
-        "$flagd".to_owned(),
-        json!({"flagKey": flag.key, "timestamp": timestamp}),
-    );
-    let data = Value::Object(data);
-    let mut session = ENGINE.session();
-    let chosen = match session.eval_into::<Value, _>(rule, &data) {
-        Ok(chosen) => chosen,
-        Err(e) => return failure(&flag.key, "GENERAL", format!("targeting rule failed: {e}")),
-    };
+    }
+
+    pub fn evaluate(&mut self, set: &FlagSet, flag: &Flag) -> Answer {
+        if !flag.enabled {
+            return success(set, flag, None, "DISABLED");
+        }
+        let rule = match &flag.targeting {
+            Targeting::None => {
+                return success(set, flag, flag.default_variant.as_deref(), "STATIC");
+            }
+            Targeting::Invalid(message) => {
+                let details = format!("targeting rule does not compile: {message}");
+                return failure(&flag.key, "PARSE_ERROR", details);
+            }
+            Targeting::Rule(rule) => rule,
+        };
+        self.data["$flagd"]["flagKey"] = Value::String(flag.key.clone());
+        // The session keeps its arena between calls; resetting bounds it to one evaluation.
+        self.session.reset();
+        match self.session.eval_into::<Value, _>(rule, &self.data) {
+            Ok(chosen) => choose(set, flag, chosen),
+            // An operator this engine lacks is a rule it cannot read, like one that does not
+            // compile.
+            Err(e) if matches!(e.kind, ErrorKind::InvalidOperator(_)) => {
+                let details = format!("targeting rule uses an unsupported operator: {e}");
+                failure(&flag.key, "PARSE_ERROR", details)
+            }
+            Err(e) => failure(&flag.key, "GENERAL", format!("targeting rule failed: {e}")),
+        }
+    }
+}
+
+/// The answer for what a rule returned.
+fn choose(set: &FlagSet, flag: &Flag, chosen: Value) -> Answer {
     // flagd: null means "no match" (the default variant); a boolean names the variant "true" or
     // "false"; a string names a variant; anything else is an error.
     let name = match chosen {
@@ -115,7 +138,12 @@ mod tests {
               "key": {"state": "ENABLED", "variants": {"mine": "yes", "other": "no"}, "defaultVariant": "other",
                 "targeting": {"if": [{"==": [{"var": "$flagd.flagKey"}, "key"]}, "mine", "other"]}},
               "ghost": {"state": "ENABLED", "variants": {"a": 1}, "defaultVariant": "a", "targeting": {"if": [true, "b", "a"]}},
-              "weird": {"state": "ENABLED", "variants": {"a": 1}, "defaultVariant": "a", "targeting": {"no_such_operator": [1, 2]}}
+              "weird": {"state": "ENABLED", "variants": {"a": 1}, "defaultVariant": "a", "targeting": {"no_such_operator": [1, 2]}},
+              "frac": {"state": "ENABLED", "variants": {"a": 1, "b": 2}, "defaultVariant": "a",
+                "targeting": {"fractional": [["a", 50], ["b", 50]]}},
+              "semver": {"state": "ENABLED", "variants": {"new": 1, "old": 0}, "defaultVariant": "old",
+                "targeting": {"if": [{"sem_ver": [{"var": "version"}, ">=", "1.2.0"]}, "new", "old"]}},
+              "number": {"state": "ENABLED", "variants": {"a": 1}, "defaultVariant": "a", "targeting": {"+": [1, 2]}}
             }, "metadata": {"set": "demo"}}"#,
             "test",
         )
@@ -128,7 +156,9 @@ mod tests {
         let Value::Object(context) = context else {
             panic!("context must be an object")
         };
-        evaluate(&set, flag, &context, 1_700_000_000).item
+        Evaluator::new(&context, 1_700_000_000)
+            .evaluate(&set, flag)
+            .item
     }
 
     #[test]
@@ -173,6 +203,29 @@ mod tests {
     }
 
     #[test]
+    fn flagd_fractional_is_stable_per_targeting_key_and_sem_ver_compares_versions() {
+        let first = eval("frac", json!({"targetingKey": "user-1"}));
+        assert_eq!(first["reason"], "TARGETING_MATCH");
+        assert_eq!(eval("frac", json!({"targetingKey": "user-1"})), first);
+        let variants: std::collections::HashSet<String> = (0..40)
+            .map(|i| {
+                eval("frac", json!({"targetingKey": format!("user-{i}")}))["variant"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(variants.len(), 2, "a 50/50 split uses both buckets");
+        assert_eq!(eval("semver", json!({"version": "1.10.0"}))["value"], 1);
+        assert_eq!(eval("semver", json!({"version": "1.1.9"}))["value"], 0);
+    }
+
+    #[test]
+    fn a_rule_that_returns_a_number_is_an_error_item() {
+        assert_eq!(eval("number", json!({}))["errorCode"], "GENERAL");
+    }
+
+    #[test]
     fn rules_see_the_flag_key_under_dollar_flagd() {
         assert_eq!(eval("key", json!({}))["value"], "yes");
     }
@@ -183,10 +236,13 @@ mod tests {
         assert_eq!(ghost["errorCode"], "GENERAL");
         let weird = eval("weird", json!({"targetingKey": "u"}));
         assert_eq!(weird["key"], "weird");
+        assert_eq!(weird["errorCode"], "PARSE_ERROR", "{weird}");
         assert!(
-            weird["errorCode"] == "PARSE_ERROR" || weird["errorCode"] == "GENERAL",
+            weird["errorDetails"]
+                .as_str()
+                .unwrap()
+                .contains("no_such_operator"),
             "{weird}"
         );
-        assert!(weird["errorDetails"].is_string());
     }
 }

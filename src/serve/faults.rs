@@ -35,7 +35,7 @@ const KNOWN: &[(&str, Option<&str>, &str)] = &[
     ("sse-silent", None, "sse-notify"),
     ("drop-streams-every", Some("DURATION"), "sse-keepalive"),
     ("slow", Some("DURATION"), "core-endpoints"),
-    ("status", Some("CODE"), "rate-limit-retry-after, core-json"),
+    ("status", Some("CODE"), "core-endpoints"),
 ];
 
 impl Fault {

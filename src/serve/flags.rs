@@ -383,7 +383,7 @@ mod tests {
     }
 
     #[test]
-    fn a_rule_with_an_unknown_operator_loads_but_is_marked_invalid() {
+    fn a_rule_with_an_unknown_operator_does_not_stop_the_file_loading() {
         let text = r#"{"flags": {"a": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on",
             "targeting": {"no_such_op": [1]}}}}"#;
         let set = parse(text).unwrap();

@@ -1,30 +1,30 @@
-//! The router, the front middleware (request log, CORS, auth, the `slow` fault) and the two
-//! evaluation endpoints.
+//! The router and the two evaluation endpoints.
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Request, State as Shared};
+use axum::extract::ConnectInfo;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State as Shared};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
+use axum::{Extension, Router};
+use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use super::body::{Rejection, general_error, json_response, read_context};
-use super::evaluate::evaluate;
+use super::evaluate::Evaluator;
 use super::faults::Fault;
 use super::state::State;
 use super::store::unix_now;
-use super::{ServeEvent, control, stream};
+use super::wire::Slot;
+use super::{control, front, stream};
 use crate::protocol::etag::{EntityTag, IfNoneMatch};
 
 pub const BULK_PATH: &str = "/ofrep/v1/evaluate/flags";
 pub const EVENTS_PATH: &str = "/ofrep/v1/events";
-
-const ALLOW_HEADERS: &str = "Content-Type, If-None-Match, Authorization, X-API-Key, Last-Event-ID";
 
 pub fn router(state: Arc<State>) -> Router {
     let mut router = Router::new()
@@ -49,7 +49,10 @@ pub fn router(state: Arc<State>) -> Router {
                 format!("no endpoint at {}", uri.path()),
             )
         })
-        .layer(middleware::from_fn_with_state(Arc::clone(&state), front))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            front::front,
+        ))
         .with_state(state)
 }
 
@@ -67,98 +70,10 @@ fn only(allowed: Method, route: MethodRouter<Arc<State>>) -> MethodRouter<Arc<St
     })
 }
 
-/// Wraps every request: answers CORS preflights, enforces `--require-auth` on `/ofrep/`, applies
-/// the `slow` fault, adds the CORS headers every response carries, and logs the request.
-async fn front(Shared(state): Shared<Arc<State>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let origin = request.headers().get(header::ORIGIN).cloned();
-    let ofrep = path.starts_with("/ofrep/");
-
-    let mut response = if method == Method::OPTIONS && origin.is_some() {
-        preflight()
-    } else if ofrep && !authorized(&state, request.headers()) {
-        let mut response = general_error(
-            StatusCode::UNAUTHORIZED,
-            "this server needs `Authorization: Bearer TOKEN` or `X-API-Key: TOKEN`",
-        );
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        response
-    } else {
-        if let Some(delay) = state.faults.slow().filter(|_| ofrep) {
-            tokio::time::sleep(delay).await;
-        }
-        next.run(request).await
-    };
-
-    let headers = response.headers_mut();
-    // Echo the origin (so credentials could work) or allow any when there is none.
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        origin.unwrap_or(HeaderValue::from_static("*")),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("ETag"),
-    );
-    headers.append(header::VARY, HeaderValue::from_static("Origin"));
-    state.log(ServeEvent::Request {
-        method: method.to_string(),
-        path,
-        status: response.status().as_u16(),
-        elapsed: started.elapsed(),
-    });
-    response
-}
-
-fn preflight() -> Response {
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("POST, GET, OPTIONS"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static(ALLOW_HEADERS),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("600"),
-    );
-    response
-}
-
-fn authorized(state: &State, headers: &HeaderMap) -> bool {
-    let Some(token) = &state.require_auth else {
-        return true;
-    };
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.trim()
-                .strip_prefix("Bearer ")
-                .or_else(|| v.trim().strip_prefix("bearer "))
-        });
-    let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
-    [bearer, api_key]
-        .into_iter()
-        .flatten()
-        .any(|given| same(given.trim().as_bytes(), token.as_bytes()))
-}
-
-/// Compares without stopping at the first difference, so timing does not leak the token.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// `POST /ofrep/v1/evaluate/flags`.
 async fn bulk(
     Shared(state): Shared<Arc<State>>,
+    slot: Option<Extension<ConnectInfo<Slot>>>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -171,12 +86,12 @@ async fn bulk(
         Err(rejection) => return rejection.into_response(None),
     };
     let config = state.store.current();
-    let now = unix_now();
+    let mut evaluator = Evaluator::new(&context, unix_now());
     let items: Vec<Value> = config
         .flags
         .flags()
         .iter()
-        .map(|f| evaluate(&config.flags, f, &context, now).item)
+        .map(|f| evaluator.evaluate(&config.flags, f).item)
         .collect();
     let mut answer = Map::new();
     answer.insert("flags".to_owned(), Value::Array(items));
@@ -202,20 +117,20 @@ async fn bulk(
     };
 
     let mut response = if not_modified {
-        if faults.has(&Fault::NotModifiedWithBody) {
-            // hyper never writes a body on a 304, but it does send the headers: a Content-Type and
-            // a non-zero Content-Length are what a checker can see.
-            let length = body.len();
-            let mut response = (StatusCode::NOT_MODIFIED, body).into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-            response
-        } else {
-            StatusCode::NOT_MODIFIED.into_response()
+        match slot.filter(|_| faults.has(&Fault::NotModifiedWithBody)) {
+            // See wire.rs: the socket wrapper writes these bytes after the 304 head.
+            Some(Extension(ConnectInfo(slot))) => {
+                slot.put(Bytes::from(body));
+                let mut response = StatusCode::NOT_MODIFIED.into_response();
+                let headers = response.headers_mut();
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+                response
+            }
+            None => StatusCode::NOT_MODIFIED.into_response(),
         }
     } else {
         json_bytes(body)
@@ -236,10 +151,23 @@ async fn bulk(
 /// `POST /ofrep/v1/evaluate/flags/{key}`.
 async fn single(
     Shared(state): Shared<Arc<State>>,
-    Path(key): Path<String>,
+    key: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // A key that is not UTF-8 once percent-decoded: axum's own answer would be plain text.
+    let key = match key {
+        Ok(Path(key)) => key,
+        Err(e) => {
+            let details = format!("the flag key in the path is not valid: {e}");
+            let rejection = Rejection {
+                status: StatusCode::BAD_REQUEST,
+                code: "PARSE_ERROR",
+                details,
+            };
+            return rejection.into_response(Some(""));
+        }
+    };
     let context = match read_context(&headers, body, state.max_body_size).await {
         Ok(context) => context,
         Err(rejection) => return rejection.into_response(Some(&key)),
@@ -253,7 +181,7 @@ async fn single(
         };
         return rejection.into_response(Some(&key));
     };
-    let answer = evaluate(&config.flags, flag, &context, unix_now());
+    let answer = Evaluator::new(&context, unix_now()).evaluate(&config.flags, flag);
     let status = if answer.is_error {
         StatusCode::BAD_REQUEST
     } else {
@@ -322,4 +250,38 @@ fn query_param(uri: &Uri, name: &str) -> Option<String> {
 /// A token with or without quotes (clients copy the event's `etag` either way).
 fn opaque(token: &str) -> &str {
     EntityTag::parse(token).map_or(token.trim(), |tag| tag.opaque)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_with_or_without_quotes() {
+        assert_eq!(opaque("\"abc\""), "abc");
+        assert_eq!(opaque("W/\"abc\""), "abc");
+        assert_eq!(opaque(" abc "), "abc");
+    }
+
+    #[test]
+    fn query_parameters_are_decoded_and_never_fail() {
+        let uri: Uri = "/x?a=1&flagConfigEtag=%22v%201%22&b".parse().unwrap();
+        assert_eq!(
+            query_param(&uri, "flagConfigEtag").as_deref(),
+            Some("\"v 1\"")
+        );
+        assert_eq!(query_param(&uri, "missing"), None);
+        let odd: Uri = "/x?%ZZ=%&&=".parse().unwrap();
+        assert_eq!(query_param(&odd, "flagConfigEtag"), None);
+        assert_eq!(query_param(&"/x".parse().unwrap(), "a"), None);
+    }
+
+    #[test]
+    fn if_none_match_lines_are_joined_into_one_list() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(if_none_match(&headers), None);
+        headers.append(header::IF_NONE_MATCH, HeaderValue::from_static("\"a\""));
+        headers.append(header::IF_NONE_MATCH, HeaderValue::from_static("W/\"b\""));
+        assert_eq!(if_none_match(&headers).as_deref(), Some("\"a\", W/\"b\""));
+    }
 }

@@ -10,18 +10,21 @@ mod demo;
 mod evaluate;
 mod faults;
 mod flags;
+mod front;
 mod http;
 mod sse_frame;
 mod state;
 mod store;
 mod stream;
 mod watch;
+mod wire;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -30,8 +33,28 @@ pub use faults::Fault;
 pub use flags::FlagSet;
 pub use state::{Change, ChangeError};
 
+/// Binds the first address `host` resolves to, with a backlog deep enough for thousands of event
+/// streams connecting at once (tokio's default is 1,024).
+async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }?;
+        // Lets a restarted server take its port back while old connections sit in TIME_WAIT.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(8192)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| std::io::Error::other("the host resolves to no address")))
+}
+
 /// Everything `Server::start` needs, resolved and validated.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServeConfig {
     pub host: String,
     pub port: u16,
@@ -47,6 +70,37 @@ pub struct ServeConfig {
     pub control: bool,
     pub faults: Vec<Fault>,
     pub max_body_size: usize,
+    /// Event streams beyond this many are answered 503 (default [`DEFAULT_MAX_STREAMS`]).
+    pub max_streams: usize,
+}
+
+/// Each open stream costs a task and a socket; a flood of them must not starve evaluation.
+pub const DEFAULT_MAX_STREAMS: usize = 20_000;
+
+// By hand, so the `--require-auth` token never lands in a log or panic message.
+impl std::fmt::Debug for ServeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("flags_file", &self.flags_file)
+            .field("demo", &self.demo)
+            .field(
+                "public_url",
+                &self.public_url.as_ref().map(url::Url::as_str),
+            )
+            .field("inactivity_delay", &self.inactivity_delay)
+            .field("keepalive", &self.keepalive)
+            .field(
+                "require_auth",
+                &self.require_auth.as_ref().map(|_| "<redacted>"),
+            )
+            .field("control", &self.control)
+            .field("faults", &self.faults)
+            .field("max_body_size", &self.max_body_size)
+            .field("max_streams", &self.max_streams)
+            .finish()
+    }
 }
 
 impl ServeConfig {
@@ -64,6 +118,7 @@ impl ServeConfig {
             control: true,
             faults: Vec::new(),
             max_body_size: 1 << 20,
+            max_streams: DEFAULT_MAX_STREAMS,
         }
     }
 }
@@ -127,15 +182,13 @@ impl Server {
             Some(path) => watch::load(path).await?,
             None => demo::demo_flags(),
         };
-        let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
-            .await
-            .map_err(|e| {
-                Error::serve(format!(
-                    "cannot listen on {}:{}: {e}",
-                    config.host, config.port
-                ))
-                .with_hint("another program may hold the port; `--port 0` picks a free one")
-            })?;
+        let listener = listen(&config.host, config.port).await.map_err(|e| {
+            Error::serve(format!(
+                "cannot listen on {}:{}: {e}",
+                config.host, config.port
+            ))
+            .with_hint("another program may hold the port; `--port 0` picks a free one")
+        })?;
         let addr = listener
             .local_addr()
             .map_err(|e| Error::serve(format!("cannot read the bound address: {e}")))?;
@@ -161,16 +214,27 @@ impl Server {
 
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let router = http::router(Arc::clone(&state));
-        let serving = tokio::spawn(async move {
-            let graceful = async move {
-                let _ = stop.await;
-            };
-            // Errors here are per-connection accept failures that axum already retries; the
-            // future only ends on shutdown.
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(graceful)
-                .await;
-        });
+        let graceful = async move {
+            let _ = stop.await;
+        };
+        // axum retries failed accepts itself, so these futures only end on shutdown.
+        let serving = if state.faults.has(&Fault::NotModifiedWithBody) {
+            let service = router.into_make_service_with_connect_info::<wire::Slot>();
+            let serve =
+                axum::serve(wire::WireListener(listener), service).with_graceful_shutdown(graceful);
+            tokio::spawn(async move {
+                let _ = serve.await;
+            })
+        } else {
+            // Event frames are small writes; Nagle's algorithm would hold them back.
+            let listener = listener.tap_io(|socket| {
+                let _ = socket.set_nodelay(true);
+            });
+            let serve = axum::serve(listener, router).with_graceful_shutdown(graceful);
+            tokio::spawn(async move {
+                let _ = serve.await;
+            })
+        };
 
         let server = Server {
             addr,
@@ -223,6 +287,13 @@ impl Server {
         for task in &self.tasks {
             task.abort();
         }
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.serving).await;
+        let mut serving = self.serving;
+        if tokio::time::timeout(Duration::from_secs(2), &mut serving)
+            .await
+            .is_err()
+        {
+            // A connection that outlived the grace period is cut rather than kept forever.
+            serving.abort();
+        }
     }
 }

@@ -14,10 +14,6 @@ use super::flags::FlagSet;
 use super::store::Store;
 use super::{ServeConfig, ServeEvent, demo};
 
-/// Streams beyond this many get a 503: each costs a task and a socket, and a flood must not starve
-/// the evaluation endpoints.
-pub const MAX_STREAMS: usize = 20_000;
-
 pub struct State {
     pub store: Store,
     pub faults: Faults,
@@ -27,6 +23,7 @@ pub struct State {
     pub require_auth: Option<String>,
     pub control: bool,
     pub max_body_size: usize,
+    pub max_streams: usize,
     pub events: mpsc::UnboundedSender<ServeEvent>,
     /// Open streams, counted by a guard each stream holds.
     pub streams: AtomicUsize,
@@ -82,6 +79,7 @@ impl State {
             require_auth: config.require_auth.clone(),
             control: config.control,
             max_body_size: config.max_body_size,
+            max_streams: config.max_streams,
             events,
             streams: AtomicUsize::new(0),
             stream_generation: watch::Sender::new(0),

@@ -12,12 +12,12 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
-use tokio::time::{Instant, Interval, interval_at};
+use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
 
 use super::body::general_error;
 use super::faults::{Fault, Faults};
 use super::sse_frame;
-use super::state::{MAX_STREAMS, State};
+use super::state::State;
 use super::store::ChangeEvent;
 
 /// What clients should wait before reconnecting, sent as `retry:` on connect.
@@ -32,11 +32,14 @@ pub async fn events(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Re
     }
     // Count first, then check, so a flood cannot overshoot the bound between the two.
     let guard = StreamGuard::new(Arc::clone(&state));
-    if state.streams.load(Ordering::Relaxed) > MAX_STREAMS {
+    if state.streams.load(Ordering::Relaxed) > state.max_streams {
         drop(guard);
         let mut response = general_error(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("too many open event streams (at most {MAX_STREAMS})"),
+            format!(
+                "too many open event streams (at most {})",
+                state.max_streams
+            ),
         );
         response
             .headers_mut()
@@ -62,7 +65,9 @@ pub async fn events(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Re
                 .map(|event| frame(&state.faults, event)),
         );
     }
-    let keepalive = interval_at(Instant::now() + state.keepalive, state.keepalive);
+    let mut keepalive = interval_at(Instant::now() + state.keepalive, state.keepalive);
+    // A stream that fell behind needs one keep-alive, not a burst of them.
+    keepalive.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let content_type = if state.faults.has(&Fault::SseWrongContentType) {
         "text/plain; charset=utf-8"
     } else {

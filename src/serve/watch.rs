@@ -42,6 +42,9 @@ pub fn spawn(
         _ => PathBuf::from("."),
     };
     let (touched, mut touches) = mpsc::unbounded_channel::<()>();
+    // One read once the watch is up catches an edit made between `load` and now; unchanged
+    // content sends nothing.
+    let _ = touched.send(());
     let mut watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
         let Ok(event) = result else { return };
         // Our own reads show up as access events; only a finished write means new content.

@@ -1,0 +1,106 @@
+//! What every request passes through: CORS (preflights answered, every response exposing
+//! `ETag`), `--require-auth` on `/ofrep/`, the `slow` fault, and the request log.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Request, State as Shared};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::ServeEvent;
+use super::body::general_error;
+use super::state::State;
+
+/// What browser providers send: JSON bodies, revalidation, either credential, stream resume.
+const ALLOW_HEADERS: &str = "Content-Type, If-None-Match, Authorization, X-API-Key, Last-Event-ID";
+
+/// Wraps every request: answers CORS preflights, enforces `--require-auth` on `/ofrep/`, applies
+/// the `slow` fault, adds the CORS headers every response carries, and logs the request.
+pub async fn front(Shared(state): Shared<Arc<State>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let ofrep = path.starts_with("/ofrep/");
+
+    let mut response = if method == Method::OPTIONS && origin.is_some() {
+        preflight()
+    } else if ofrep && !authorized(&state, request.headers()) {
+        let mut response = general_error(
+            StatusCode::UNAUTHORIZED,
+            "this server needs `Authorization: Bearer TOKEN` or `X-API-Key: TOKEN`",
+        );
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response
+    } else {
+        if let Some(delay) = state.faults.slow().filter(|_| ofrep) {
+            tokio::time::sleep(delay).await;
+        }
+        next.run(request).await
+    };
+
+    let headers = response.headers_mut();
+    // Echo the origin (so credentials could work) or allow any when there is none.
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        origin.unwrap_or(HeaderValue::from_static("*")),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("ETag"),
+    );
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    state.log(ServeEvent::Request {
+        method: method.to_string(),
+        path,
+        status: response.status().as_u16(),
+        elapsed: started.elapsed(),
+    });
+    response
+}
+
+fn preflight() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, GET, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(ALLOW_HEADERS),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
+}
+
+fn authorized(state: &State, headers: &HeaderMap) -> bool {
+    let Some(token) = &state.require_auth else {
+        return true;
+    };
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.trim()
+                .strip_prefix("Bearer ")
+                .or_else(|| v.trim().strip_prefix("bearer "))
+        });
+    let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    [bearer, api_key]
+        .into_iter()
+        .flatten()
+        .any(|given| same(given.trim().as_bytes(), token.as_bytes()))
+}
+
+/// Compares without stopping at the first difference, so timing does not leak the token.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

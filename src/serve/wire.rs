@@ -1,0 +1,135 @@
+//! The `304-with-body` fault, on the wire.
+//!
+//! hyper refuses to write a body after a 304 (RFC 9110 says there is none), so a server built on
+//! it cannot break `bulk-304-no-body` through the normal response path. Under this fault each
+//! connection's socket is wrapped: a handler leaves the body in the connection's [`Slot`], and
+//! when hyper writes a `304` head the wrapper appends those bytes after it. The response also
+//! says `Connection: close`, so a client that (rightly) reads no body does not parse the stray
+//! bytes as its next response.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, ready};
+
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener};
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Bytes to send after the next 304 head on this connection.
+#[derive(Clone, Default)]
+pub struct Slot(Arc<Mutex<Option<Bytes>>>);
+
+impl Slot {
+    pub fn put(&self, body: Bytes) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(body);
+    }
+
+    fn take(&self) -> Option<Bytes> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+pub struct WireListener(pub TcpListener);
+
+impl Listener for WireListener {
+    type Io = WireIo;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (stream, addr) = Listener::accept(&mut self.0).await;
+        // As in mod.rs: small writes go out at once.
+        let _ = stream.set_nodelay(true);
+        (
+            WireIo {
+                inner: stream,
+                slot: Slot::default(),
+                pending: Vec::new(),
+            },
+            addr,
+        )
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Listener::local_addr(&self.0)
+    }
+}
+
+impl Connected<IncomingStream<'_, WireListener>> for Slot {
+    fn connect_info(stream: IncomingStream<'_, WireListener>) -> Self {
+        stream.io().slot.clone()
+    }
+}
+
+pub struct WireIo {
+    inner: TcpStream,
+    slot: Slot,
+    /// A 304 head with the injected body, accepted from hyper but not yet on the socket.
+    pending: Vec<u8>,
+}
+
+impl WireIo {
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.pending.is_empty() {
+            let written = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending))?;
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.pending.drain(..written);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncRead for WireIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WireIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        ready!(this.poll_drain(cx))?;
+        // hyper writes a whole head in one buffer when the IO is not vectored (the default here).
+        if buf.starts_with(b"HTTP/1.1 304 ")
+            && buf.ends_with(b"\r\n\r\n")
+            && let Some(body) = this.slot.take()
+        {
+            // hyper also drops a Content-Length on a 304, so it goes in here, before the blank
+            // line that ends the head.
+            let head = &buf[..buf.len() - 2];
+            this.pending.extend_from_slice(head);
+            this.pending
+                .extend_from_slice(format!("content-length: {}\r\n\r\n", body.len()).as_bytes());
+            this.pending.extend_from_slice(&body);
+            // The bytes are ours now; a Pending here is resumed by the next flush.
+            if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
+                return Poll::Ready(Err(e));
+            }
+            return Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut this.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_drain(cx))?;
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_drain(cx))?;
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
