@@ -1073,35 +1073,79 @@ impl Drop for Child {
     }
 }
 
+impl Child {
+    /// Starts `ofrep serve --port 0 ARGS` with `stream` piped (the other one discarded) and
+    /// returns the first line written there, read with a time bound, and the rest of the pipe,
+    /// left unread.
+    fn serve(args: &[&str], stream: Output) -> (Self, String, Box<dyn BufRead + Send>) {
+        let mut command = ofrep();
+        command
+            .args(["serve", "--port", "0", "--color", "never"])
+            .args(args);
+        let (stdout, stderr) = match stream {
+            Output::Stdout => (Stdio::piped(), Stdio::null()),
+            Output::Stderr => (Stdio::null(), Stdio::piped()),
+        };
+        let mut child = Self(command.stdout(stdout).stderr(stderr).spawn().unwrap());
+        let pipe: Box<dyn std::io::Read + Send> = match stream {
+            Output::Stdout => Box::new(child.0.stdout.take().unwrap()),
+            Output::Stderr => Box::new(child.0.stderr.take().unwrap()),
+        };
+        // Read on a thread so a silent server fails the test instead of hanging it.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader: Box<dyn BufRead + Send> = Box::new(BufReader::new(pipe));
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = sender.send((line, reader));
+        });
+        let (line, rest) = receiver.recv_timeout(LONG).expect("a first line in time");
+        (child, line, rest)
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit code.
+    async fn terminate(&mut self) -> Option<i32> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + LONG;
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop on SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+enum Output {
+    Stdout,
+    Stderr,
+}
+
 #[tokio::test]
 async fn the_binary_prints_its_address_as_json_serves_and_stops_on_sigterm() {
-    let mut child = Child(
-        ofrep()
-            .args(["serve", "--port", "0", "-o", "json", "--color", "never"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let (lines, mut incoming) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let first = tokio::time::timeout(LONG, incoming.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let (mut child, first, rest) = Child::serve(&["-o", "json"], Output::Stdout);
     let listening: Value = serde_json::from_str(&first).unwrap();
     assert_eq!(listening["type"], "listening");
     let address = listening["address"].as_str().unwrap();
     assert!(address.starts_with("127.0.0.1:"), "{address}");
     let url = listening["url"].as_str().unwrap();
     assert_eq!(url, format!("http://{address}"));
+    let (lines, mut incoming) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in rest.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
 
     let response = support::client()
         .post(format!("{url}/{BULK}"))
@@ -1122,51 +1166,35 @@ async fn the_binary_prints_its_address_as_json_serves_and_stops_on_sigterm() {
         (json!("request"), json!(200))
     );
     assert!(!logged.to_string().contains("should-not-be-logged"));
-
-    let status = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + LONG;
-    let code = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status.code();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not stop on SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert_eq!(code, Some(0));
+    assert_eq!(child.terminate().await, Some(0));
 }
 
-#[test]
-fn the_binary_says_where_it_listens_on_stderr_in_human_mode() {
-    let mut child = Child(
-        ofrep()
-            .args(["serve", "--port", "0", "--color", "never"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+#[tokio::test]
+async fn the_binary_stops_on_sigterm_even_when_nobody_reads_its_output() {
+    let (mut child, first, _unread) = Child::serve(&["-o", "json"], Output::Stdout);
+    let listening: Value = serde_json::from_str(&first).unwrap();
+    let url = format!("{}/{BULK}", listening["url"].as_str().unwrap());
+    // About 100 bytes of log per request: well past a 64 KiB pipe buffer.
+    let client = support::client();
+    for _ in 0..1000 {
+        client.post(&url).body("").send().await.unwrap();
+    }
+    assert_eq!(
+        child.terminate().await,
+        Some(0),
+        "a full output pipe must not stop the stop"
     );
-    let stderr = child.0.stderr.take().unwrap();
-    // Read on a thread so a silent server fails the test instead of hanging it.
-    let (line, first) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = line.send(BufReader::new(stderr).lines().next());
-    });
-    let first = first
-        .recv_timeout(LONG)
-        .expect("a first line in time")
-        .unwrap()
-        .unwrap();
-    let url = first
+}
+
+#[tokio::test]
+async fn the_binary_says_where_it_listens_on_stderr_in_human_mode() {
+    let (mut child, first, _rest) = Child::serve(&[], Output::Stderr);
+    let port = first
+        .trim_end()
         .strip_prefix("listening on http://127.0.0.1:")
         .unwrap_or_else(|| panic!("{first}"));
-    assert!(url.parse::<u16>().is_ok_and(|port| port > 0), "{first}");
+    assert!(port.parse::<u16>().is_ok_and(|port| port > 0), "{first}");
+    assert_eq!(child.terminate().await, Some(0));
 }
 
 #[test]
