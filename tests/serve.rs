@@ -855,6 +855,33 @@ async fn an_invalid_file_at_start_is_an_error_naming_the_line() {
 }
 
 #[tokio::test]
+async fn a_dropped_or_shut_down_server_stops_listening() {
+    for shut_down in [true, false] {
+        let server = start_default().await;
+        let addr = server.server.addr();
+        if shut_down {
+            server.server.shutdown().await;
+        } else {
+            drop(server);
+        }
+        // The accept loop ends on its next poll; look a few times, bounded.
+        let mut refused = false;
+        for _ in 0..50 {
+            if tokio::net::TcpStream::connect(addr).await.is_err() {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            refused,
+            "still listening after {}",
+            if shut_down { "shutdown" } else { "drop" }
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_port_in_use_is_an_error_with_a_hint() {
     let first = start_default().await;
     let mut config = ServeConfig::embedded();

@@ -165,8 +165,9 @@ pub enum ServeEvent {
 pub struct Server {
     addr: SocketAddr,
     state: Arc<state::State>,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    serving: JoinHandle<()>,
+    // Options so `shutdown` can take them while `Drop` still covers a server never shut down.
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    serving: Option<JoinHandle<()>>,
     tasks: Vec<JoinHandle<()>>,
     // Dropping the watcher stops watching, so it lives as long as the server.
     _watcher: Option<notify::RecommendedWatcher>,
@@ -239,8 +240,8 @@ impl Server {
         let server = Server {
             addr,
             state,
-            shutdown,
-            serving,
+            shutdown: Some(shutdown),
+            serving: Some(serving),
             tasks,
             _watcher: watcher,
         };
@@ -281,18 +282,36 @@ impl Server {
 
     /// Closes open streams, stops accepting, and waits (at most two seconds) for requests in
     /// flight.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
+        self.stop();
+        if let Some(mut serving) = self.serving.take()
+            && tokio::time::timeout(Duration::from_secs(2), &mut serving)
+                .await
+                .is_err()
+        {
+            // A connection that outlived the grace period is cut rather than kept forever.
+            serving.abort();
+        }
+    }
+
+    /// Ends streams and background tasks and asks axum to stop accepting.
+    fn stop(&mut self) {
         self.state.drop_streams();
-        let _ = self.shutdown.send(());
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
         for task in &self.tasks {
             task.abort();
         }
-        let mut serving = self.serving;
-        if tokio::time::timeout(Duration::from_secs(2), &mut serving)
-            .await
-            .is_err()
-        {
-            // A connection that outlived the grace period is cut rather than kept forever.
+    }
+}
+
+/// A server dropped without `shutdown` (a caller that returns early) stops at once rather than
+/// serving on in the background.
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+        if let Some(serving) = self.serving.take() {
             serving.abort();
         }
     }
