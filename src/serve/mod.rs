@@ -33,26 +33,6 @@ pub use faults::Fault;
 pub use flags::FlagSet;
 pub use state::{Change, ChangeError};
 
-/// Binds the first address `host` resolves to, with a backlog deep enough for thousands of event
-/// streams connecting at once (tokio's default is 1,024).
-async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
-    let mut last_error = None;
-    for addr in tokio::net::lookup_host((host, port)).await? {
-        let socket = if addr.is_ipv4() {
-            tokio::net::TcpSocket::new_v4()
-        } else {
-            tokio::net::TcpSocket::new_v6()
-        }?;
-        // Lets a restarted server take its port back while old connections sit in TIME_WAIT.
-        socket.set_reuseaddr(true)?;
-        match socket.bind(addr).and_then(|()| socket.listen(8192)) {
-            Ok(listener) => return Ok(listener),
-            Err(e) => last_error = Some(e),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| std::io::Error::other("the host resolves to no address")))
-}
-
 /// Everything `Server::start` needs, resolved and validated.
 #[derive(Clone)]
 pub struct ServeConfig {
@@ -315,4 +295,24 @@ impl Drop for Server {
             serving.abort();
         }
     }
+}
+
+/// Binds the first address `host` resolves to, with a backlog deep enough for thousands of event
+/// streams connecting at once (tokio's default is 1,024).
+async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }?;
+        // Lets a restarted server take its port back while old connections sit in TIME_WAIT.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(8192)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| std::io::Error::other("the host resolves to no address")))
 }

@@ -50,7 +50,7 @@ pub async fn events(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Re
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    // Subscribe to drops before anything else, so a drop right now still closes this stream.
+    // From here on a drop closes this stream; earlier drops were meant for the streams open then.
     let stop = state.stream_generation.subscribe();
     let subscription = state.store.subscribe(last_event_id);
     let silent = state.faults.has(&Fault::SseSilent);
