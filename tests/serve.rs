@@ -820,6 +820,24 @@ async fn an_edit_replacing_the_file_by_rename_is_seen() {
 }
 
 #[tokio::test]
+async fn a_deleted_file_keeps_the_flags_until_it_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = with_file(&dir, FILE_V1);
+    let path = config.flags_file.clone().unwrap();
+    let server = start(config).await;
+    let mut stream = server.stream(&[]).await;
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        stream.next_event(SHORT).await.is_none(),
+        "a missing file is no change"
+    );
+    assert_eq!(color(&server).await, "#f00");
+    std::fs::write(&path, FILE_V1.replace("\"red\"}", "\"blue\"}")).unwrap();
+    assert!(stream.next_event(LONG).await.is_some());
+    assert_eq!(color(&server).await, "#00f");
+}
+
+#[tokio::test]
 async fn a_bad_edit_keeps_the_last_good_flags_and_reports_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let config = with_file(&dir, FILE_V1);
