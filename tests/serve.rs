@@ -757,6 +757,14 @@ fn with_file(dir: &tempfile::TempDir, text: &str) -> ServeConfig {
     config
 }
 
+/// A server on a fresh `flags.json` holding FILE_V1; keep the directory alive.
+async fn serve_file() -> (tempfile::TempDir, std::path::PathBuf, TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = with_file(&dir, FILE_V1);
+    let path = config.flags_file.clone().unwrap();
+    (dir, path, start(config).await)
+}
+
 async fn color(server: &TestServer) -> Value {
     let body = json(server.bulk(json!({}), &[]).await).await;
     body["flags"][0]["value"].clone()
@@ -764,10 +772,7 @@ async fn color(server: &TestServer) -> Value {
 
 #[tokio::test]
 async fn each_file_edit_sends_exactly_one_event() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = with_file(&dir, FILE_V1);
-    let path = config.flags_file.clone().unwrap();
-    let server = start(config).await;
+    let (_dir, path, server) = serve_file().await;
     let mut stream = server.stream(&[]).await;
     let _retry = stream.next(LONG).await;
     for (round, variant) in ["blue", "red", "blue"].iter().enumerate() {
@@ -807,12 +812,9 @@ async fn each_file_edit_sends_exactly_one_event() {
 
 #[tokio::test]
 async fn an_edit_replacing_the_file_by_rename_is_seen() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = with_file(&dir, FILE_V1);
-    let path = config.flags_file.clone().unwrap();
-    let server = start(config).await;
+    let (_dir, path, server) = serve_file().await;
     let mut stream = server.stream(&[]).await;
-    let temporary = dir.path().join(".flags.json.swp");
+    let temporary = path.with_file_name(".flags.json.swp");
     std::fs::write(&temporary, FILE_V1.replace("\"red\"}", "\"blue\"}")).unwrap();
     std::fs::rename(&temporary, &path).unwrap();
     assert!(stream.next_event(LONG).await.is_some());
@@ -821,10 +823,7 @@ async fn an_edit_replacing_the_file_by_rename_is_seen() {
 
 #[tokio::test]
 async fn a_deleted_file_keeps_the_flags_until_it_comes_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = with_file(&dir, FILE_V1);
-    let path = config.flags_file.clone().unwrap();
-    let server = start(config).await;
+    let (_dir, path, server) = serve_file().await;
     let mut stream = server.stream(&[]).await;
     std::fs::remove_file(&path).unwrap();
     assert!(
@@ -839,10 +838,7 @@ async fn a_deleted_file_keeps_the_flags_until_it_comes_back() {
 
 #[tokio::test]
 async fn a_bad_edit_keeps_the_last_good_flags_and_reports_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = with_file(&dir, FILE_V1);
-    let path = config.flags_file.clone().unwrap();
-    let mut server = start(config).await;
+    let (_dir, path, mut server) = serve_file().await;
     let etag = server.etag(json!({})).await;
     std::fs::write(&path, "{\n  \"flags\": {\n    \"color\": oops\n  }\n}").unwrap();
     let message = server
