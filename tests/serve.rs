@@ -821,6 +821,40 @@ async fn an_edit_replacing_the_file_by_rename_is_seen() {
     assert_eq!(color(&server).await, "#00f");
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn a_kubernetes_style_symlink_swap_is_seen() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join("..v1")).unwrap();
+    std::fs::write(root.join("..v1/flags.json"), FILE_V1).unwrap();
+    symlink("..v1", root.join("..data")).unwrap();
+    symlink("..data/flags.json", root.join("flags.json")).unwrap();
+    let mut config = ServeConfig::embedded();
+    config.flags_file = Some(root.join("flags.json"));
+    let server = start(config).await;
+    let mut stream = server.stream(&[]).await;
+    assert!(
+        stream.next_event(SHORT).await.is_none(),
+        "the watch settles without an event"
+    );
+    // What kubelet's atomic writer does: a new directory, a new link, renamed over `..data`.
+    std::fs::create_dir(root.join("..v2")).unwrap();
+    std::fs::write(
+        root.join("..v2/flags.json"),
+        FILE_V1.replace("\"red\"}", "\"blue\"}"),
+    )
+    .unwrap();
+    symlink("..v2", root.join("..data_tmp")).unwrap();
+    std::fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
+    assert!(
+        stream.next_event(LONG).await.is_some(),
+        "no event for the swap"
+    );
+    assert_eq!(color(&server).await, "#00f");
+}
+
 #[tokio::test]
 async fn a_deleted_file_keeps_the_flags_until_it_comes_back() {
     let (_dir, path, server) = serve_file().await;
