@@ -710,6 +710,23 @@ async fn demo_mode_changes_a_flag_every_interval() {
     assert_eq!(changed.as_deref(), Some("new-checkout"));
 }
 
+#[tokio::test]
+async fn demo_mode_warns_once_when_no_flag_can_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let only_targeting = r#"{"flags": {"a": {"state": "ENABLED", "variants": {"x": 1, "y": 2}, "defaultVariant": "x",
+        "targeting": {"if": [true, "y", "x"]}}}}"#;
+    let mut config = with_file(&dir, only_targeting);
+    config.demo = Some(Duration::from_millis(50));
+    let mut server = start(config).await;
+    let warning = |e: &ServeEvent| match e {
+        ServeEvent::Warning { message } => Some(message.clone()),
+        _ => None,
+    };
+    let message = server.wait_for(LONG, warning).await.expect("a warning");
+    assert!(message.contains("--demo changes nothing"), "{message}");
+    assert_eq!(server.wait_for(SHORT, warning).await, None, "warned once");
+}
+
 #[test]
 fn the_configuration_debug_form_hides_the_token() {
     let mut config = ServeConfig::embedded();

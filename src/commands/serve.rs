@@ -161,6 +161,7 @@ pub fn human(event: &ServeEvent) -> String {
             format!("changed {flag} to {variant} (configuration {etag}, event {event_id})")
         }
         ServeEvent::StreamsDropped { count } => format!("dropped {count} event stream(s)"),
+        ServeEvent::Warning { message } => format!("warning: {message}"),
     }
 }
 
@@ -202,6 +203,7 @@ pub fn to_json(event: &ServeEvent) -> Value {
             "type": "changed", "flag": flag, "variant": variant, "etag": etag, "eventId": event_id,
         }),
         ServeEvent::StreamsDropped { count } => json!({"type": "streamsDropped", "count": count}),
+        ServeEvent::Warning { message } => json!({"type": "warning", "message": message}),
     }
 }
 

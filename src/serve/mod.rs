@@ -140,6 +140,10 @@ pub enum ServeEvent {
     StreamsDropped {
         count: usize,
     },
+    /// Something the operator should know that does not stop the server.
+    Warning {
+        message: String,
+    },
 }
 
 pub struct Server {
