@@ -710,6 +710,23 @@ async fn demo_mode_changes_a_flag_every_interval() {
     assert_eq!(changed.as_deref(), Some("new-checkout"));
 }
 
+#[tokio::test]
+async fn demo_mode_warns_once_when_no_flag_can_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let only_targeting = r#"{"flags": {"a": {"state": "ENABLED", "variants": {"x": 1, "y": 2}, "defaultVariant": "x",
+        "targeting": {"if": [true, "y", "x"]}}}}"#;
+    let mut config = with_file(&dir, only_targeting);
+    config.demo = Some(Duration::from_millis(50));
+    let mut server = start(config).await;
+    let warning = |e: &ServeEvent| match e {
+        ServeEvent::Warning { message } => Some(message.clone()),
+        _ => None,
+    };
+    let message = server.wait_for(LONG, warning).await.expect("a warning");
+    assert!(message.contains("--demo changes nothing"), "{message}");
+    assert_eq!(server.wait_for(SHORT, warning).await, None, "warned once");
+}
+
 #[test]
 fn the_configuration_debug_form_hides_the_token() {
     let mut config = ServeConfig::embedded();
@@ -757,6 +774,14 @@ fn with_file(dir: &tempfile::TempDir, text: &str) -> ServeConfig {
     config
 }
 
+/// A server on a fresh `flags.json` holding FILE_V1; keep the directory alive.
+async fn serve_file() -> (tempfile::TempDir, std::path::PathBuf, TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = with_file(&dir, FILE_V1);
+    let path = config.flags_file.clone().unwrap();
+    (dir, path, start(config).await)
+}
+
 async fn color(server: &TestServer) -> Value {
     let body = json(server.bulk(json!({}), &[]).await).await;
     body["flags"][0]["value"].clone()
@@ -764,10 +789,7 @@ async fn color(server: &TestServer) -> Value {
 
 #[tokio::test]
 async fn each_file_edit_sends_exactly_one_event() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = with_file(&dir, FILE_V1);
-    let path = config.flags_file.clone().unwrap();
-    let server = start(config).await;
+    let (_dir, path, server) = serve_file().await;
     let mut stream = server.stream(&[]).await;
     let _retry = stream.next(LONG).await;
     for (round, variant) in ["blue", "red", "blue"].iter().enumerate() {
@@ -807,24 +829,67 @@ async fn each_file_edit_sends_exactly_one_event() {
 
 #[tokio::test]
 async fn an_edit_replacing_the_file_by_rename_is_seen() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = with_file(&dir, FILE_V1);
-    let path = config.flags_file.clone().unwrap();
-    let server = start(config).await;
+    let (_dir, path, server) = serve_file().await;
     let mut stream = server.stream(&[]).await;
-    let temporary = dir.path().join(".flags.json.swp");
+    let temporary = path.with_file_name(".flags.json.swp");
     std::fs::write(&temporary, FILE_V1.replace("\"red\"}", "\"blue\"}")).unwrap();
     std::fs::rename(&temporary, &path).unwrap();
     assert!(stream.next_event(LONG).await.is_some());
     assert_eq!(color(&server).await, "#00f");
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn a_kubernetes_style_symlink_swap_is_seen() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join("..v1")).unwrap();
+    std::fs::write(root.join("..v1/flags.json"), FILE_V1).unwrap();
+    symlink("..v1", root.join("..data")).unwrap();
+    symlink("..data/flags.json", root.join("flags.json")).unwrap();
+    let mut config = ServeConfig::embedded();
+    config.flags_file = Some(root.join("flags.json"));
+    let server = start(config).await;
+    let mut stream = server.stream(&[]).await;
+    assert!(
+        stream.next_event(SHORT).await.is_none(),
+        "the watch settles without an event"
+    );
+    // What kubelet's atomic writer does: a new directory, a new link, renamed over `..data`.
+    std::fs::create_dir(root.join("..v2")).unwrap();
+    std::fs::write(
+        root.join("..v2/flags.json"),
+        FILE_V1.replace("\"red\"}", "\"blue\"}"),
+    )
+    .unwrap();
+    symlink("..v2", root.join("..data_tmp")).unwrap();
+    std::fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
+    assert!(
+        stream.next_event(LONG).await.is_some(),
+        "no event for the swap"
+    );
+    assert_eq!(color(&server).await, "#00f");
+}
+
+#[tokio::test]
+async fn a_deleted_file_keeps_the_flags_until_it_comes_back() {
+    let (_dir, path, server) = serve_file().await;
+    let mut stream = server.stream(&[]).await;
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        stream.next_event(SHORT).await.is_none(),
+        "a missing file is no change"
+    );
+    assert_eq!(color(&server).await, "#f00");
+    std::fs::write(&path, FILE_V1.replace("\"red\"}", "\"blue\"}")).unwrap();
+    assert!(stream.next_event(LONG).await.is_some());
+    assert_eq!(color(&server).await, "#00f");
+}
+
 #[tokio::test]
 async fn a_bad_edit_keeps_the_last_good_flags_and_reports_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = with_file(&dir, FILE_V1);
-    let path = config.flags_file.clone().unwrap();
-    let mut server = start(config).await;
+    let (_dir, path, mut server) = serve_file().await;
     let etag = server.etag(json!({})).await;
     std::fs::write(&path, "{\n  \"flags\": {\n    \"color\": oops\n  }\n}").unwrap();
     let message = server
@@ -852,6 +917,33 @@ async fn an_invalid_file_at_start_is_an_error_naming_the_line() {
         .expect("an error");
     assert_eq!(error.exit_code(), 2);
     assert!(error.to_string().contains("flags.json:2:3: "), "{error}");
+}
+
+#[tokio::test]
+async fn a_dropped_or_shut_down_server_stops_listening() {
+    for shut_down in [true, false] {
+        let server = start_default().await;
+        let addr = server.server.addr();
+        if shut_down {
+            server.server.shutdown().await;
+        } else {
+            drop(server);
+        }
+        // The accept loop ends on its next poll; look a few times, bounded.
+        let mut refused = false;
+        for _ in 0..50 {
+            if tokio::net::TcpStream::connect(addr).await.is_err() {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            refused,
+            "still listening after {}",
+            if shut_down { "shutdown" } else { "drop" }
+        );
+    }
 }
 
 #[tokio::test]
@@ -1073,35 +1165,79 @@ impl Drop for Child {
     }
 }
 
+impl Child {
+    /// Starts `ofrep serve --port 0 ARGS` with `stream` piped (the other one discarded) and
+    /// returns the first line written there, read with a time bound, and the rest of the pipe,
+    /// left unread.
+    fn serve(args: &[&str], stream: Output) -> (Self, String, Box<dyn BufRead + Send>) {
+        let mut command = ofrep();
+        command
+            .args(["serve", "--port", "0", "--color", "never"])
+            .args(args);
+        let (stdout, stderr) = match stream {
+            Output::Stdout => (Stdio::piped(), Stdio::null()),
+            Output::Stderr => (Stdio::null(), Stdio::piped()),
+        };
+        let mut child = Self(command.stdout(stdout).stderr(stderr).spawn().unwrap());
+        let pipe: Box<dyn std::io::Read + Send> = match stream {
+            Output::Stdout => Box::new(child.0.stdout.take().unwrap()),
+            Output::Stderr => Box::new(child.0.stderr.take().unwrap()),
+        };
+        // Read on a thread so a silent server fails the test instead of hanging it.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader: Box<dyn BufRead + Send> = Box::new(BufReader::new(pipe));
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = sender.send((line, reader));
+        });
+        let (line, rest) = receiver.recv_timeout(LONG).expect("a first line in time");
+        (child, line, rest)
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit code.
+    async fn terminate(&mut self) -> Option<i32> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + LONG;
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop on SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+enum Output {
+    Stdout,
+    Stderr,
+}
+
 #[tokio::test]
 async fn the_binary_prints_its_address_as_json_serves_and_stops_on_sigterm() {
-    let mut child = Child(
-        ofrep()
-            .args(["serve", "--port", "0", "-o", "json", "--color", "never"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let (lines, mut incoming) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let first = tokio::time::timeout(LONG, incoming.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let (mut child, first, rest) = Child::serve(&["-o", "json"], Output::Stdout);
     let listening: Value = serde_json::from_str(&first).unwrap();
     assert_eq!(listening["type"], "listening");
     let address = listening["address"].as_str().unwrap();
     assert!(address.starts_with("127.0.0.1:"), "{address}");
     let url = listening["url"].as_str().unwrap();
     assert_eq!(url, format!("http://{address}"));
+    let (lines, mut incoming) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in rest.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
 
     let response = support::client()
         .post(format!("{url}/{BULK}"))
@@ -1122,51 +1258,35 @@ async fn the_binary_prints_its_address_as_json_serves_and_stops_on_sigterm() {
         (json!("request"), json!(200))
     );
     assert!(!logged.to_string().contains("should-not-be-logged"));
-
-    let status = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + LONG;
-    let code = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status.code();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not stop on SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert_eq!(code, Some(0));
+    assert_eq!(child.terminate().await, Some(0));
 }
 
-#[test]
-fn the_binary_says_where_it_listens_on_stderr_in_human_mode() {
-    let mut child = Child(
-        ofrep()
-            .args(["serve", "--port", "0", "--color", "never"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+#[tokio::test]
+async fn the_binary_stops_on_sigterm_even_when_nobody_reads_its_output() {
+    let (mut child, first, _unread) = Child::serve(&["-o", "json"], Output::Stdout);
+    let listening: Value = serde_json::from_str(&first).unwrap();
+    let url = format!("{}/{BULK}", listening["url"].as_str().unwrap());
+    // About 100 bytes of log per request: well past a 64 KiB pipe buffer.
+    let client = support::client();
+    for _ in 0..1000 {
+        client.post(&url).body("").send().await.unwrap();
+    }
+    assert_eq!(
+        child.terminate().await,
+        Some(0),
+        "a full output pipe must not stop the stop"
     );
-    let stderr = child.0.stderr.take().unwrap();
-    // Read on a thread so a silent server fails the test instead of hanging it.
-    let (line, first) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = line.send(BufReader::new(stderr).lines().next());
-    });
-    let first = first
-        .recv_timeout(LONG)
-        .expect("a first line in time")
-        .unwrap()
-        .unwrap();
-    let url = first
+}
+
+#[tokio::test]
+async fn the_binary_says_where_it_listens_on_stderr_in_human_mode() {
+    let (mut child, first, _rest) = Child::serve(&[], Output::Stderr);
+    let port = first
+        .trim_end()
         .strip_prefix("listening on http://127.0.0.1:")
         .unwrap_or_else(|| panic!("{first}"));
-    assert!(url.parse::<u16>().is_ok_and(|port| port > 0), "{first}");
+    assert!(port.parse::<u16>().is_ok_and(|port| port > 0), "{first}");
+    assert_eq!(child.terminate().await, Some(0));
 }
 
 #[test]

@@ -75,22 +75,19 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> Result<u8, Error> {
 
 async fn serve(config: ServeConfig, output: OutputFormat) -> Result<u8, Error> {
     let (server, mut events) = Server::start(config).await?;
-    let stop = stop_signal();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            _ = &mut stop => break,
-            event = events.recv() => match event {
-                Some(event) => render(&event, output),
-                None => break,
-            },
+    // Rendering writes to stdout or stderr, which may be a pipe nobody drains. It runs on its own
+    // thread so a blocked write can never keep the server from stopping on a signal.
+    let (rendered, all_rendered) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        while let Some(event) = events.blocking_recv() {
+            render(&event, output);
         }
-    }
+        let _ = rendered.send(());
+    });
+    stop_signal().await;
     server.shutdown().await;
-    // Whatever was logged during shutdown still gets shown.
-    while let Ok(event) = events.try_recv() {
-        render(&event, output);
-    }
+    // The log closes once the server is gone; show its last lines unless output is stuck.
+    let _ = tokio::time::timeout(Duration::from_secs(1), all_rendered).await;
     Ok(exit::SUCCESS)
 }
 
@@ -164,6 +161,7 @@ pub fn human(event: &ServeEvent) -> String {
             format!("changed {flag} to {variant} (configuration {etag}, event {event_id})")
         }
         ServeEvent::StreamsDropped { count } => format!("dropped {count} event stream(s)"),
+        ServeEvent::Warning { message } => format!("warning: {message}"),
     }
 }
 
@@ -205,6 +203,7 @@ pub fn to_json(event: &ServeEvent) -> Value {
             "type": "changed", "flag": flag, "variant": variant, "etag": etag, "eventId": event_id,
         }),
         ServeEvent::StreamsDropped { count } => json!({"type": "streamsDropped", "count": count}),
+        ServeEvent::Warning { message } => json!({"type": "warning", "message": message}),
     }
 }
 

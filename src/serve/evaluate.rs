@@ -42,8 +42,14 @@ impl Evaluator {
             return success(set, flag, None, "DISABLED");
         }
         let rule = match &flag.targeting {
+            // No default variant means "the code default": no value, reason DEFAULT, as flagd.
             Targeting::None => {
-                return success(set, flag, flag.default_variant.as_deref(), "STATIC");
+                let reason = if flag.default_variant.is_some() {
+                    "STATIC"
+                } else {
+                    "DEFAULT"
+                };
+                return success(set, flag, flag.default_variant.as_deref(), reason);
             }
             Targeting::Invalid(message) => {
                 let details = format!("targeting rule does not compile: {message}");
@@ -143,6 +149,7 @@ mod tests {
                 "targeting": {"fractional": [["a", 50], ["b", 50]]}},
               "semver": {"state": "ENABLED", "variants": {"new": 1, "old": 0}, "defaultVariant": "old",
                 "targeting": {"if": [{"sem_ver": [{"var": "version"}, ">=", "1.2.0"]}, "new", "old"]}},
+              "codeDefault": {"state": "ENABLED", "variants": {"a": 1}, "defaultVariant": null},
               "number": {"state": "ENABLED", "variants": {"a": 1}, "defaultVariant": "a", "targeting": {"+": [1, 2]}}
             }, "metadata": {"set": "demo"}}"#,
             "test",
@@ -166,6 +173,14 @@ mod tests {
         assert_eq!(
             eval("static", json!({})),
             json!({"key": "static", "value": true, "variant": "on", "reason": "STATIC", "metadata": {"set": "demo"}})
+        );
+    }
+
+    #[test]
+    fn a_null_default_variant_means_the_code_default() {
+        assert_eq!(
+            eval("codeDefault", json!({})),
+            json!({"key": "codeDefault", "reason": "DEFAULT", "metadata": {"set": "demo"}})
         );
     }
 

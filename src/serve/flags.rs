@@ -64,7 +64,8 @@ impl FlagSet {
             format!(
                 "{origin}:{}:{}: {}",
                 e.line(),
-                e.column(),
+                // serde_json says column 0 for "before the first character" (an early EOF).
+                e.column().max(1),
                 describe_json_error(&e)
             )
         })?;
@@ -339,6 +340,8 @@ mod tests {
     fn malformed_json_names_line_and_column() {
         let error = parse("{\n  \"flags\": {\n    \"a\": {,}\n  }\n}").unwrap_err();
         assert!(error.starts_with("flags.json:3:11: "), "{error}");
+        let truncated = parse("{\"flags\": {\n").unwrap_err();
+        assert!(truncated.starts_with("flags.json:2:1: "), "{truncated}");
     }
 
     #[test]

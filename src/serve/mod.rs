@@ -33,26 +33,6 @@ pub use faults::Fault;
 pub use flags::FlagSet;
 pub use state::{Change, ChangeError};
 
-/// Binds the first address `host` resolves to, with a backlog deep enough for thousands of event
-/// streams connecting at once (tokio's default is 1,024).
-async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
-    let mut last_error = None;
-    for addr in tokio::net::lookup_host((host, port)).await? {
-        let socket = if addr.is_ipv4() {
-            tokio::net::TcpSocket::new_v4()
-        } else {
-            tokio::net::TcpSocket::new_v6()
-        }?;
-        // Lets a restarted server take its port back while old connections sit in TIME_WAIT.
-        socket.set_reuseaddr(true)?;
-        match socket.bind(addr).and_then(|()| socket.listen(8192)) {
-            Ok(listener) => return Ok(listener),
-            Err(e) => last_error = Some(e),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| std::io::Error::other("the host resolves to no address")))
-}
-
 /// Everything `Server::start` needs, resolved and validated.
 #[derive(Clone)]
 pub struct ServeConfig {
@@ -160,13 +140,18 @@ pub enum ServeEvent {
     StreamsDropped {
         count: usize,
     },
+    /// Something the operator should know that does not stop the server.
+    Warning {
+        message: String,
+    },
 }
 
 pub struct Server {
     addr: SocketAddr,
     state: Arc<state::State>,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    serving: JoinHandle<()>,
+    // Options so `shutdown` can take them while `Drop` still covers a server never shut down.
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    serving: Option<JoinHandle<()>>,
     tasks: Vec<JoinHandle<()>>,
     // Dropping the watcher stops watching, so it lives as long as the server.
     _watcher: Option<notify::RecommendedWatcher>,
@@ -239,8 +224,8 @@ impl Server {
         let server = Server {
             addr,
             state,
-            shutdown,
-            serving,
+            shutdown: Some(shutdown),
+            serving: Some(serving),
             tasks,
             _watcher: watcher,
         };
@@ -281,19 +266,57 @@ impl Server {
 
     /// Closes open streams, stops accepting, and waits (at most two seconds) for requests in
     /// flight.
-    pub async fn shutdown(self) {
-        self.state.drop_streams();
-        let _ = self.shutdown.send(());
-        for task in &self.tasks {
-            task.abort();
-        }
-        let mut serving = self.serving;
-        if tokio::time::timeout(Duration::from_secs(2), &mut serving)
-            .await
-            .is_err()
+    pub async fn shutdown(mut self) {
+        self.stop();
+        if let Some(mut serving) = self.serving.take()
+            && tokio::time::timeout(Duration::from_secs(2), &mut serving)
+                .await
+                .is_err()
         {
             // A connection that outlived the grace period is cut rather than kept forever.
             serving.abort();
         }
     }
+
+    /// Ends streams and background tasks and asks axum to stop accepting.
+    fn stop(&mut self) {
+        self.state.drop_streams();
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// A server dropped without `shutdown` (a caller that returns early) stops at once rather than
+/// serving on in the background.
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+        if let Some(serving) = self.serving.take() {
+            serving.abort();
+        }
+    }
+}
+
+/// Binds the first address `host` resolves to, with a backlog deep enough for thousands of event
+/// streams connecting at once (tokio's default is 1,024).
+async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }?;
+        // Lets a restarted server take its port back while old connections sit in TIME_WAIT.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(8192)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| std::io::Error::other("the host resolves to no address")))
 }

@@ -143,10 +143,20 @@ impl State {
 pub fn spawn_demo(state: Arc<State>, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let mut warned = false;
         loop {
             ticks.tick().await;
-            // A flag file with nothing to switch simply never changes.
-            let _ = state.change(None);
+            match state.change(None) {
+                Ok(_) => warned = false,
+                // Said once per stretch: every flag has targeting or one variant. An edit of
+                // the flag file may fix that, so the ticks go on.
+                Err(error) if !warned => {
+                    warned = true;
+                    let message = format!("--demo changes nothing: {error}");
+                    state.log(ServeEvent::Warning { message });
+                }
+                Err(_) => {}
+            }
         }
     })
 }

@@ -47,6 +47,9 @@ struct Log {
 /// What a new stream needs: the events to replay, then the live feed.
 pub struct Subscription {
     pub replay: Vec<ChangeEvent>,
+    /// The id of the newest event at the time of subscribing (0: none yet): the live feed starts
+    /// after it.
+    pub newest: u64,
     pub live: broadcast::Receiver<ChangeEvent>,
 }
 
@@ -124,13 +127,9 @@ impl Store {
         };
         Subscription {
             replay,
+            newest: log.next_id - 1,
             live: self.sender.subscribe(),
         }
-    }
-
-    /// The newest event, sent to a stream that fell too far behind to get each one.
-    pub fn latest_event(&self) -> Option<ChangeEvent> {
-        self.lock_log().history.back().cloned()
     }
 
     fn lock_log(&self) -> MutexGuard<'_, Log> {
@@ -193,8 +192,9 @@ mod tests {
             .map(|e| e.id)
             .collect();
         assert_eq!(replay, [2, 3]);
-        assert!(store.subscribe(Some(3)).replay.is_empty());
-        assert_eq!(store.latest_event().map(|e| e.id), Some(3));
+        let caught_up = store.subscribe(Some(3));
+        assert!(caught_up.replay.is_empty());
+        assert_eq!(caught_up.newest, 3);
     }
 
     #[test]

@@ -50,37 +50,12 @@ pub async fn events(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Re
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    // Subscribe to drops before anything else, so a drop right now still closes this stream.
-    let stop = state.stream_generation.subscribe();
-    let subscription = state.store.subscribe(last_event_id);
-    let silent = state.faults.has(&Fault::SseSilent);
-
-    let mut pending = VecDeque::new();
-    pending.push_back(sse_frame::retry(RETRY_MILLIS));
-    if !silent {
-        pending.extend(
-            subscription
-                .replay
-                .iter()
-                .map(|event| frame(&state.faults, event)),
-        );
-    }
-    let mut keepalive = interval_at(Instant::now() + state.keepalive, state.keepalive);
-    // A stream that fell behind needs one keep-alive, not a burst of them.
-    keepalive.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let content_type = if state.faults.has(&Fault::SseWrongContentType) {
         "text/plain; charset=utf-8"
     } else {
         "text/event-stream"
     };
-    let stream = Stream {
-        pending,
-        live: subscription.live,
-        stop,
-        keepalive,
-        silent,
-        guard,
-    };
+    let stream = Stream::open(guard, last_event_id);
     let body = Body::from_stream(futures_util::stream::unfold(stream, Stream::next));
     (
         [
@@ -103,31 +78,76 @@ struct Stream {
     stop: watch::Receiver<u64>,
     keepalive: Interval,
     silent: bool,
+    /// The newest event this stream has passed (sent, replayed or skipped), for re-subscribing.
+    last_id: u64,
     guard: StreamGuard,
 }
 
 impl Stream {
+    /// A new stream: `retry:`, the events after `last_event_id`, then live events.
+    fn open(guard: StreamGuard, last_event_id: Option<u64>) -> Self {
+        let state = &guard.state;
+        // From here on a drop closes this stream; earlier drops were for the streams open then.
+        let stop = state.stream_generation.subscribe();
+        let subscription = state.store.subscribe(last_event_id);
+        let silent = state.faults.has(&Fault::SseSilent);
+
+        let mut pending = VecDeque::new();
+        pending.push_back(sse_frame::retry(RETRY_MILLIS));
+        if !silent {
+            pending.extend(
+                subscription
+                    .replay
+                    .iter()
+                    .map(|event| frame(&state.faults, event)),
+            );
+        }
+        let mut keepalive = interval_at(Instant::now() + state.keepalive, state.keepalive);
+        // A stream that fell behind needs one keep-alive, not a burst of them.
+        keepalive.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Self {
+            pending,
+            live: subscription.live,
+            stop,
+            keepalive,
+            silent,
+            last_id: subscription.newest,
+            guard,
+        }
+    }
+
     async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
         if let Some(frame) = self.pending.pop_front() {
             return Some((Ok(Bytes::from(frame)), self));
         }
         loop {
-            let text = tokio::select! {
+            let event = tokio::select! {
                 // A drop, or the server going away, ends the stream.
                 _ = self.stop.changed() => return None,
                 received = self.live.recv() => match received {
-                    Ok(_) if self.silent => continue,
-                    Ok(event) => frame(&self.guard.state.faults, &event),
-                    // Too far behind to get every event: one for the newest configuration says
-                    // all a client needs ("refetch").
-                    Err(broadcast::error::RecvError::Lagged(_)) => match self.guard.state.store.latest_event() {
-                        Some(event) if !self.silent => frame(&self.guard.state.faults, &event),
-                        _ => continue,
-                    },
+                    Ok(event) => event,
+                    // Too far behind for every event: subscribe again after the last one seen
+                    // and send only the newest missed one. One "refetch" says all a client
+                    // needs, and ids keep increasing (the old receiver would go back in time).
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let again = self.guard.state.store.subscribe(Some(self.last_id));
+                        self.live = again.live;
+                        match again.replay.last() {
+                            Some(event) => event.clone(),
+                            None => continue,
+                        }
+                    }
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
-                _ = self.keepalive.tick() => sse_frame::comment("keepalive"),
+                _ = self.keepalive.tick() => {
+                    return Some((Ok(Bytes::from(sse_frame::comment("keepalive"))), self));
+                }
             };
+            self.last_id = event.id;
+            if self.silent {
+                continue;
+            }
+            let text = frame(&self.guard.state.faults, &event);
             return Some((Ok(Bytes::from(text)), self));
         }
     }
@@ -166,5 +186,69 @@ impl StreamGuard {
 impl Drop for StreamGuard {
     fn drop(&mut self) {
         self.state.streams.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::ServeConfig;
+    use crate::serve::demo::demo_flags;
+    use crate::serve::store::HISTORY;
+
+    fn state() -> Arc<State> {
+        let (events, _) = tokio::sync::mpsc::unbounded_channel();
+        Arc::new(State::new(&ServeConfig::embedded(), demo_flags(), events))
+    }
+
+    /// The ids of the event frames `stream` yields before it goes quiet.
+    async fn ids(mut stream: Stream) -> Vec<u64> {
+        let mut ids = Vec::new();
+        for _ in 0..HISTORY * 3 {
+            let next =
+                tokio::time::timeout(std::time::Duration::from_millis(50), stream.next()).await;
+            let Ok(Some((Ok(bytes), rest))) = next else {
+                break;
+            };
+            stream = rest;
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            if let Some(id) = text.strip_prefix("id: ").and_then(|t| t.lines().next()) {
+                ids.push(id.parse().unwrap());
+            }
+        }
+        ids
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_lags_gets_the_newest_event_and_ids_never_go_back() {
+        let state = state();
+        let stream = Stream::open(StreamGuard::new(Arc::clone(&state)), None);
+        // More changes than the broadcast holds, before the stream reads any.
+        for _ in 0..1100 {
+            state.change(None).unwrap();
+        }
+        let ids = ids(stream).await;
+        assert_eq!(ids.last(), Some(&1100), "{ids:?}");
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "ids went back: {ids:?}"
+        );
+        assert!(ids.len() < 1100, "a lagging stream is not sent every event");
+    }
+
+    #[tokio::test]
+    async fn replay_and_live_events_meet_without_a_gap_or_a_repeat() {
+        let state = state();
+        for _ in 0..3 {
+            state.change(None).unwrap();
+        }
+        let stream = Stream::open(StreamGuard::new(Arc::clone(&state)), Some(1));
+        state.change(None).unwrap();
+        assert_eq!(ids(stream).await, [2, 3, 4]);
+        assert_eq!(
+            state.streams.load(Ordering::Relaxed),
+            0,
+            "the guard counted the stream out"
+        );
     }
 }

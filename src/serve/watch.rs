@@ -53,12 +53,14 @@ pub fn spawn(
             EventKind::Access(_) => false,
             _ => true,
         };
-        if relevant
-            && event
-                .paths
-                .iter()
-                .any(|p| p.file_name() == Some(name.as_os_str()))
-        {
+        // Kubernetes mounts a ConfigMap file as a symlink through `..data`, which it swaps to
+        // update: the event names `..data`, never the file. Reading more often than needed is
+        // harmless, since unchanged content sends nothing.
+        let ours = |path: &Path| {
+            path.file_name()
+                .is_some_and(|n| n == name.as_os_str() || n.as_encoded_bytes().starts_with(b".."))
+        };
+        if relevant && event.paths.iter().any(|p| ours(p)) {
             let _ = touched.send(());
         }
     })
