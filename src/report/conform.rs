@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use anstyle::Style;
+use serde_json::Value;
 
 use super::{Palette, millis, pad};
 use crate::conform::model::{ConformReport, ScenarioResult, Status, Summary};
@@ -193,6 +194,14 @@ fn by_feature(results: &[ScenarioResult]) -> Vec<(&str, Vec<&ScenarioResult>)> {
         }
     }
     groups
+}
+
+/// The JSON document (`schemas/conform.schema.json`). The model's serde is the document, so a
+/// field added to the model shows up here without a second list to keep in step.
+pub fn json(report: &ConformReport) -> Value {
+    // serde_json fails only on maps with non-string keys or a Serialize impl that errors; the
+    // model has neither, so the default is never reached (as in `report::fetch`).
+    serde_json::to_value(report).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -412,5 +421,105 @@ mod tests {
             .map(|(feature, _)| *feature)
             .collect();
         assert_eq!(features, ["ETag and 304", "Event streams"]);
+    }
+
+    fn schema() -> Value {
+        let text = include_str!("../../schemas/conform.schema.json");
+        serde_json::from_str(text).unwrap()
+    }
+
+    /// The schema with `additionalProperties: false` on every object it describes: the
+    /// published schema leaves room for fields to be added, but every field `json` writes today
+    /// must be documented there.
+    fn closed(mut schema: Value) -> Value {
+        if let Some(object) = schema.as_object_mut() {
+            if object.contains_key("properties") {
+                object.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            for value in object.values_mut() {
+                *value = closed(value.take());
+            }
+        }
+        schema
+    }
+
+    fn schema_errors(schema: &Value, document: &Value) -> Vec<String> {
+        jsonschema::validator_for(schema)
+            .unwrap()
+            .iter_errors(document)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect()
+    }
+
+    #[test]
+    fn json_matches_its_schema_with_every_status_and_every_field_documented() {
+        let report = sample();
+        let document = json(&report);
+        let statuses: Vec<&str> = document["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["status"].as_str())
+            .collect();
+        for status in ["pass", "fail", "warn", "skip", "error"] {
+            assert!(statuses.contains(&status), "no {status} in {statuses:?}");
+        }
+        for schema in [schema(), closed(schema())] {
+            let errors = schema_errors(&schema, &document);
+            assert!(errors.is_empty(), "{errors:?}\n{document:#}");
+        }
+    }
+
+    #[test]
+    fn json_has_the_documented_shape() {
+        let document = json(&sample());
+        let keys =
+            |value: &Value| -> Vec<String> { value.as_object().unwrap().keys().cloned().collect() };
+        assert_eq!(
+            keys(&document),
+            ["target", "summary", "results", "durationMs", "strict"]
+        );
+        assert_eq!(
+            document["summary"],
+            serde_json::json!({"passed": 2, "failed": 1, "warned": 1, "skipped": 2, "errored": 1})
+        );
+        assert_eq!(document["durationMs"], 2468.0);
+        let failure = &document["results"][2];
+        assert_eq!(
+            keys(failure),
+            [
+                "id",
+                "feature",
+                "scenario",
+                "level",
+                "status",
+                "message",
+                "expected",
+                "actual",
+                "evidence",
+                "location",
+                "durationMs"
+            ]
+        );
+        assert_eq!(failure["level"], "must");
+        assert_eq!(failure["durationMs"], 8.0);
+        let pass = &document["results"][0];
+        assert!(pass.get("expected").is_none() && pass.get("actual").is_none());
+        assert_eq!(pass["message"], "");
+    }
+
+    #[test]
+    fn the_schema_rejects_an_unknown_status() {
+        let mut document = json(&sample());
+        document["results"][0]["status"] = "flaky".into();
+        assert!(!schema_errors(&schema(), &document).is_empty());
+    }
+
+    #[test]
+    fn an_undocumented_field_passes_the_schema_but_not_its_closed_form() {
+        let mut document = json(&sample());
+        document["results"][0]["undocumented"] = 1.into();
+        assert!(schema_errors(&schema(), &document).is_empty());
+        assert!(!schema_errors(&closed(schema()), &document).is_empty());
     }
 }
