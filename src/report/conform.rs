@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use anstyle::Style;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use quick_junit::{
     NonSuccessKind, Property, Report, SerializeError, TestCase, TestCaseStatus, TestSuite,
 };
@@ -267,6 +268,48 @@ fn junit_text(result: &ScenarioResult) -> String {
         .chain(result.evidence.iter().cloned())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A bar on stderr counting finished scenarios while `conform` runs, showing the last check
+/// id. Whether to draw it is decided elsewhere (`crate::term::use_progress`: a TTY, not CI);
+/// when it is off every method does nothing, so the runner calls it unconditionally. Cloning
+/// shares the bar, so concurrent scenarios can each report to it.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    pub fn new(total: u64, enabled: bool) -> Self {
+        let target = enabled.then(ProgressDrawTarget::stderr);
+        Self::drawn_to(total, target)
+    }
+
+    fn drawn_to(total: u64, target: Option<ProgressDrawTarget>) -> Self {
+        let bar = target.map(|target| {
+            // The template is a constant known to parse; the default bar is only a fallback so
+            // that a bad template can never stop a run.
+            let style = ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            ProgressBar::with_draw_target(Some(total), target).with_style(style)
+        });
+        Self { bar }
+    }
+
+    /// One more scenario is done.
+    pub fn finished(&self, result: &ScenarioResult) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(result.id.clone());
+            bar.inc(1);
+        }
+    }
+
+    /// Clears the bar, so the report that follows on stdout starts on a clean screen.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -591,5 +634,28 @@ mod tests {
     #[test]
     fn junit_has_a_suite_per_feature_and_a_case_per_scenario() {
         insta::assert_snapshot!(junit(&sample()).unwrap());
+    }
+
+    #[test]
+    fn progress_counts_finished_scenarios_and_shows_the_last_id() {
+        let report = sample();
+        let progress = Progress::drawn_to(7, Some(ProgressDrawTarget::hidden()));
+        for result in &report.results[..3] {
+            progress.clone().finished(result);
+        }
+        let bar = progress.bar.as_ref().unwrap();
+        assert_eq!(bar.position(), 3);
+        assert_eq!(bar.length(), Some(7));
+        assert_eq!(bar.message(), "bulk-304-no-body");
+        progress.finish();
+        assert!(bar.is_finished());
+    }
+
+    #[test]
+    fn disabled_progress_draws_nothing() {
+        let progress = Progress::new(7, false);
+        assert!(progress.bar.is_none());
+        progress.finished(&sample().results[0]);
+        progress.finish();
     }
 }
