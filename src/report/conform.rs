@@ -658,4 +658,15 @@ mod tests {
         progress.finished(&sample().results[0]);
         progress.finish();
     }
+
+    #[test]
+    fn an_empty_run_still_reports_its_counts_in_every_format() {
+        let report = ConformReport::new("http://x".into(), Vec::new(), Duration::ZERO, false);
+        assert_eq!(
+            human_text(&report).lines().last(),
+            Some("0 passed, 0 failed, 0 skipped in 0.0 ms")
+        );
+        assert!(schema_errors(&schema(), &json(&report)).is_empty());
+        assert!(junit(&report).unwrap().contains("tests=\"0\""));
+    }
 }
