@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod conform;
 pub mod diff;
 pub mod embedded;
 pub mod error;

@@ -1,6 +1,7 @@
 //! The reporting layer: the only place that decides how results look. Core modules hand it
 //! values; it writes human text or JSON.
 
+pub mod conform;
 pub mod fetch;
 pub mod verbose;
 pub mod watch;

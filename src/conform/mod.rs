@@ -1,0 +1,3 @@
+//! Conformance scenarios: the result model the runner fills and the reports read.
+
+pub mod model;

@@ -1,0 +1,128 @@
+//! What `conform` produces: one result per scenario, graded. Renderers (human, JSON, JUnit) read
+//! only these types.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::protocol::finding::Level;
+
+/// How a scenario ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every step held.
+    Pass,
+    /// A SHOULD-level scenario did not hold (a failure under `--strict`).
+    Warn,
+    /// A MUST-level scenario did not hold.
+    Fail,
+    /// Not run: a tag was not selected, a capability is missing (no trigger, no eventStreams),
+    /// or a precondition (a `Given` step) did not hold.
+    Skip,
+    /// Could not run: the server was unreachable, a step could not be carried out.
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Warn => "warn",
+            Self::Fail => "fail",
+            Self::Skip => "skip",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    /// The checklist id the scenario proves (its `@id:` tag).
+    pub id: String,
+    pub feature: String,
+    pub scenario: String,
+    pub level: Level,
+    pub status: Status,
+    /// Empty on a pass; otherwise what happened, one line ("expected X, got Y", the skip reason).
+    pub message: String,
+    /// For a failure: what was expected and what was seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// The HTTP exchanges (and stream observations) that prove it, secrets redacted, one line
+    /// each, as `> POST URL` / `< 304 Not Modified` / `< etag: "x"`.
+    pub evidence: Vec<String>,
+    /// Where the scenario is written: `builtin/etag.feature:12` or a user's path and line.
+    pub location: String,
+    #[serde(rename = "durationMs", serialize_with = "millis")]
+    pub duration: Duration,
+}
+
+fn millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64((duration.as_secs_f64() * 1e6).round() / 1e3)
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub warned: usize,
+    pub skipped: usize,
+    pub errored: usize,
+}
+
+impl Summary {
+    pub fn of(results: &[ScenarioResult]) -> Self {
+        let mut summary = Self::default();
+        for result in results {
+            match result.status {
+                Status::Pass => summary.passed += 1,
+                Status::Fail => summary.failed += 1,
+                Status::Warn => summary.warned += 1,
+                Status::Skip => summary.skipped += 1,
+                Status::Error => summary.errored += 1,
+            }
+        }
+        summary
+    }
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConformReport {
+    /// The server, redacted.
+    pub target: String,
+    pub summary: Summary,
+    pub results: Vec<ScenarioResult>,
+    #[serde(rename = "durationMs", serialize_with = "millis")]
+    pub duration: Duration,
+    /// Whether warnings count as failures.
+    pub strict: bool,
+}
+
+impl ConformReport {
+    pub fn new(
+        target: String,
+        mut results: Vec<ScenarioResult>,
+        duration: Duration,
+        strict: bool,
+    ) -> Self {
+        if strict {
+            for result in &mut results {
+                if result.status == Status::Warn {
+                    result.status = Status::Fail;
+                }
+            }
+        }
+        Self {
+            target,
+            summary: Summary::of(&results),
+            results,
+            duration,
+            strict,
+        }
+    }
+}
