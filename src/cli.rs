@@ -66,6 +66,11 @@ pub enum Command {
     #[command(after_long_help = FETCH_EXAMPLES)]
     Fetch(FetchArgs),
 
+    /// Run conformance scenarios against a server: ETag/304, eventStreams, SSE, freshness, polling,
+    /// CORS; human, JSON and JUnit reports.
+    #[command(after_long_help = CONFORM_EXAMPLES)]
+    Conform(ConformArgs),
+
     /// Follow a server's event stream like a provider, refetch on every change and print diffs.
     #[command(after_long_help = WATCH_EXAMPLES)]
     Watch(WatchArgs),
@@ -125,6 +130,61 @@ pub struct FetchArgs {
     pub if_none_match: Option<String>,
 
     /// The largest response body to read, e.g. `64MiB`, `512KiB`, `1000000`.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub max_body_size: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConformArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Add scenarios from a .feature file or a directory of them (repeatable).
+    #[arg(long = "scenarios", value_name = "PATH")]
+    pub scenarios: Vec<PathBuf>,
+
+    /// Run only the scenarios from --scenarios, not the built-in suite.
+    #[arg(long, requires = "scenarios")]
+    pub no_builtin: bool,
+
+    /// Select scenarios by tag expression, e.g. '@sse and not @slow' [default: not @slow]
+    #[arg(long, value_name = "EXPR")]
+    pub tags: Option<String>,
+
+    /// Change a flag by running CMD through the shell (for the @change scenarios).
+    #[arg(long, value_name = "CMD", conflicts_with = "trigger_url")]
+    pub trigger_cmd: Option<String>,
+
+    /// Change a flag by POSTing to URL (for the @change scenarios), e.g. flagd-testbed's
+    /// http://localhost:8080/change.
+    #[arg(long, value_name = "URL")]
+    pub trigger_url: Option<String>,
+
+    /// Also check that requests without the configured credentials get 401/403.
+    #[arg(long)]
+    pub auth_required: bool,
+
+    /// Count SHOULD-level warnings as failures.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Also write a JUnit XML report to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+
+    /// List the scenarios (id, level, tags, location) and the checklist coverage, then exit.
+    #[arg(long)]
+    pub list: bool,
+
+    /// List every step with an example, then exit.
+    #[arg(long)]
+    pub list_steps: bool,
+
+    /// How many independent scenarios run at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub concurrency: u64,
+
+    /// The largest response body to read, e.g. `64MiB`.
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
     pub max_body_size: u64,
 }
@@ -279,7 +339,28 @@ Exit codes:
   1  an error status, or a MUST-level finding
   2  ofrep could not do its job: usage, invalid URL, DNS, connection refused, TLS, timeout";
 
-pub(crate) const WATCH_EXAMPLES: &str = "\
+pub(crate) const CONFORM_EXAMPLES: &str = "\
+Examples:
+  ofrep conform --embedded                                   the suite against the built-in server
+  ofrep conform https://staging.example.com -H \"Authorization: Bearer $TOKEN\" --junit conform.xml
+  ofrep conform http://localhost:8016 --trigger-url http://localhost:8080/change
+  ofrep conform https://flags.example.com --tags '@sse and not @slow' -o json
+  ofrep conform https://flags.example.com --scenarios ./my-scenarios --strict
+  ofrep conform --list                                       what the suite checks
+  ofrep conform --list-steps                                 the step vocabulary
+
+Tags: @must @should @info (the level), @sse @polling @change @cors @auth @slow (what a scenario
+needs), @id:CHECK (the checklist id it proves). Without --tags, everything but @slow runs.
+@change scenarios need --trigger-url or --trigger-cmd (built in with --embedded); @sse ones are
+skipped when the server advertises no eventStreams; @auth ones need --auth-required.
+
+Exit codes:
+  0  nothing failed (SHOULD-level warnings allowed unless --strict)
+  1  a check failed
+  2  conform could not run: server unreachable, bad scenario file, bad arguments, or a
+     scenario could not be carried out (an error outranks a failure)";
+
+const WATCH_EXAMPLES: &str = "\
 Examples:
   ofrep watch --embedded                                   live changes from the demo server
   ofrep watch https://flags.example.com -H \"Authorization: Bearer $TOKEN\"

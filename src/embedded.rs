@@ -13,20 +13,13 @@ pub struct Embedded {
 }
 
 impl Embedded {
-    pub async fn start() -> Result<Self, Error> {
-        Self::launch(ServeConfig::embedded()).await
-    }
-
-    /// Also changes a flag every `interval`, so `watch --embedded` shows live changes.
-    pub async fn start_with_demo(interval: std::time::Duration) -> Result<Self, Error> {
-        Self::launch(ServeConfig {
-            demo: Some(interval),
+    /// Starts the server; with `demo`, it also changes a flag every interval, so `watch
+    /// --embedded` shows live changes.
+    pub async fn start(demo: Option<std::time::Duration>) -> Result<Self, Error> {
+        let config = ServeConfig {
+            demo,
             ..ServeConfig::embedded()
-        })
-        .await
-    }
-
-    async fn launch(config: ServeConfig) -> Result<Self, Error> {
+        };
         let (server, mut events) = Server::start(config).await?;
         let drain = tokio::spawn(async move { while events.recv().await.is_some() {} });
         Ok(Self { server, drain })

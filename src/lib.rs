@@ -45,9 +45,10 @@ impl Outcome {
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
     let ui = commands::Ui::new(&cli.global);
     match cli.command {
+        Command::Conform(args) => runtime()?.block_on(commands::conform::run(args, &ui)),
         Command::Fetch(args) => runtime()?.block_on(commands::fetch::run(args, &ui)),
         Command::Watch(args) => runtime()?.block_on(commands::watch::run(args, &ui)),
-        Command::Serve(args) => commands::serve::run(&args, &cli.global).map(|_| Outcome::Success),
+        Command::Serve(args) => runtime()?.block_on(commands::serve::run(&args, &ui)),
     }
 }
 

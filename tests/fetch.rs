@@ -5,7 +5,7 @@ mod fixture;
 
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use fixture::cli::{Run, ofrep, run};
 use fixture::{Behaviour, Fixture};
 use serde_json::Value;
 
@@ -13,37 +13,12 @@ const GOOD_BULK: &str = r#"{"flags":[{"key":"a","value":true,"reason":"STATIC","
   "eventStreams":[{"type":"sse","endpoint":{"requestUri":"/ofrep/v1/events"},"inactivityDelaySec":120}],
   "metadata":{"version":"v1"}}"#;
 
-/// The binary with a clean, terminal-independent environment.
-fn ofrep() -> Command {
-    let mut cmd = Command::cargo_bin("ofrep").unwrap();
-    for var in [
-        "NO_COLOR",
-        "CI",
-        "OFREP_ENDPOINT",
-        "OFREP_HEADERS",
-        "OFREP_TIMEOUT_MS",
-        "TERM",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.arg("--color")
-        .arg("never")
-        .timeout(Duration::from_secs(30));
-    cmd
+/// What `fetch -o json` reported.
+trait Findings {
+    fn finding_ids(&self) -> Vec<String>;
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
-    }
-
+impl Findings for Run {
     fn finding_ids(&self) -> Vec<String> {
         self.json()["findings"]
             .as_array()
@@ -51,15 +26,6 @@ impl Run {
             .iter()
             .map(|f| f["id"].as_str().unwrap().to_owned())
             .collect()
-    }
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let output = cmd.output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 

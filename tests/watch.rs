@@ -49,13 +49,7 @@ impl Watch {
 
     fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("ofrep"));
-        for var in [
-            "NO_COLOR",
-            "CI",
-            "OFREP_ENDPOINT",
-            "OFREP_HEADERS",
-            "OFREP_TIMEOUT_MS",
-        ] {
+        for var in fixture::cli::CLEARED_ENV {
             cmd.env_remove(var);
         }
         cmd.envs(env.iter().copied());
@@ -154,15 +148,8 @@ fn query_of(target: &str) -> &str {
 #[test]
 fn a_change_on_the_reference_server_shows_as_a_diff_with_its_trigger() {
     // The reference server, run as a user would, with its control endpoint.
-    let mut serve = Command::new(assert_cmd::cargo::cargo_bin("ofrep"))
-        .args(["serve", "--port", "0", "--control", "-o", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let serve_out = lines(serve.stdout.take().unwrap());
-    let listening: Value = serde_json::from_str(&serve_out.recv_timeout(WAIT).unwrap()).unwrap();
-    let url = listening["url"].as_str().unwrap().to_owned();
+    let server = fixture::ReferenceServer::start(&["--control"]);
+    let url = server.url.clone();
 
     let mut watch = Watch::start(&[&url, "-o", "json", "--max-changes", "1"]);
     let snapshot = watch.json("snapshot", |_| true);
@@ -183,8 +170,6 @@ fn a_change_on_the_reference_server_shows_as_a_diff_with_its_trigger() {
     assert_eq!(item["after"]["value"], true);
     assert_eq!(item["after"]["variant"], "on");
     assert_eq!(watch.exit_code(), 0, "--max-changes 1 ends the watch");
-    let _ = serve.kill();
-    let _ = serve.wait();
 }
 
 #[test]
@@ -653,4 +638,18 @@ fn every_json_line_matches_the_documented_schema() {
             "no `{kind}` line was produced: {kinds:?}"
         );
     }
+}
+
+#[test]
+fn a_connected_stream_means_no_polling_at_all() {
+    let server = Scripted::start(Streams::Endpoint);
+    let mut watch = Watch::start(&[&server.url(), "-o", "json", "--poll-interval", "200ms"]);
+    watch.json("unchanged", |v| v["trigger"] == "reconnect");
+    std::thread::sleep(Duration::from_millis(1000));
+    let requests = server.bulk_requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "the first answer and the refetch after connecting, no poll: {requests:?}"
+    );
 }

@@ -2,8 +2,9 @@
 
 use std::io::Write;
 
+use crate::Outcome;
 use crate::cli::{FetchArgs, OutputFormat};
-use crate::embedded::Embedded;
+use crate::commands::{Target, Ui};
 use crate::error::Error;
 use crate::protocol::answer::Endpoint;
 use crate::protocol::checks;
@@ -11,36 +12,28 @@ use crate::protocol::client::{Client, Request};
 use crate::protocol::event_streams;
 use crate::report::fetch::{self as render, FetchReport};
 use crate::report::verbose;
-use crate::target::{self, OfrepEnv};
-use crate::{Outcome, commands::Ui};
 
 pub async fn run(args: FetchArgs, ui: &Ui) -> Result<Outcome, Error> {
-    let resolved = target::resolve(&args.target, &OfrepEnv::capture())?;
-    for warning in &resolved.warnings {
-        ui.warn(warning);
-    }
-    let (base, embedded) = match resolved.base.clone() {
-        Some(base) => (base, None),
-        None => {
-            let server = Embedded::start().await?;
-            (server.base_url(), Some(server))
-        }
-    };
-    let client = Client::new(resolved.client_config(base.clone(), args.max_body_size))?;
+    let target = Target::open(&args.target, ui, None).await?;
+    let base = target.base.clone();
+    let client = Client::new(
+        target
+            .resolved
+            .client_config(base.clone(), args.max_body_size),
+    )?;
 
     let endpoint = match args.flag {
         Some(key) => Endpoint::Single { key },
         None => Endpoint::Bulk,
     };
-    let mut request = Request::new(endpoint, resolved.context.clone());
+    let mut request = Request::new(endpoint, target.resolved.context.clone());
     request.if_none_match = args.if_none_match;
     let exchange = client.send(&request).await?;
     for line in verbose::exchange_lines(&exchange, &ui.redactor) {
         ui.trace(&line);
     }
-    if let Some(server) = embedded {
-        server.shutdown().await;
-    }
+    let context = target.resolved.context.clone();
+    target.close().await;
 
     let findings = checks::all(&exchange.answer);
     let streams = exchange
@@ -51,7 +44,7 @@ pub async fn run(args: FetchArgs, ui: &Ui) -> Result<Outcome, Error> {
         .unwrap_or_default();
     let report = FetchReport {
         exchange,
-        context: resolved.context,
+        context,
         streams,
         findings,
     };

@@ -11,8 +11,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::cli::{GlobalArgs, OutputFormat, ServeArgs};
-use crate::exit;
+use crate::Outcome;
+use crate::cli::{OutputFormat, ServeArgs};
+use crate::commands::{Ui, stop_signal};
 use crate::serve::{Fault, ServeConfig, ServeEvent, Server};
 
 /// Turns raw arguments into a configuration, before any I/O.
@@ -64,16 +65,10 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, Error> {
     })
 }
 
-pub fn run(args: &ServeArgs, global: &GlobalArgs) -> Result<u8, Error> {
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn run(args: &ServeArgs, ui: &Ui) -> Result<Outcome, Error> {
     let config = resolve(args)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::serve(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(config, global.output))
-}
-
-async fn serve(config: ServeConfig, output: OutputFormat) -> Result<u8, Error> {
+    let output = ui.format;
     let (server, mut events) = Server::start(config).await?;
     // Rendering writes to stdout or stderr, which may be a pipe nobody drains. It runs on its own
     // thread so a blocked write can never keep the server from stopping on a signal.
@@ -88,30 +83,7 @@ async fn serve(config: ServeConfig, output: OutputFormat) -> Result<u8, Error> {
     server.shutdown().await;
     // The log closes once the server is gone; show its last lines unless output is stuck.
     let _ = tokio::time::timeout(Duration::from_secs(1), all_rendered).await;
-    Ok(exit::SUCCESS)
-}
-
-/// Ctrl-C, or SIGTERM on Unix (what `kill` and container runtimes send).
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    Ok(Outcome::Success)
 }
 
 fn render(event: &ServeEvent, output: OutputFormat) {

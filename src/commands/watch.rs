@@ -6,13 +6,11 @@ use std::time::SystemTime;
 
 use crate::Outcome;
 use crate::cli::{ChangeDetectionArg, OutputFormat, WatchArgs};
-use crate::commands::{Ui, stop_signal};
+use crate::commands::{Target, Ui, stop_signal};
 use crate::diff::{self, FlagSet};
-use crate::embedded::Embedded;
 use crate::error::Error;
 use crate::protocol::client::Client;
 use crate::report::watch::{self as render, Line};
-use crate::target::{self, OfrepEnv};
 use crate::watch::until::{self, Condition};
 use crate::watch::{self, ChangeDetection, WatchConfig, WatchEvent};
 
@@ -20,22 +18,13 @@ use crate::watch::{self, ChangeDetection, WatchConfig, WatchEvent};
 const EMBEDDED_DEMO_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub async fn run(args: WatchArgs, ui: &Ui) -> Result<Outcome, Error> {
-    let resolved = target::resolve(&args.target, &OfrepEnv::capture())?;
     let conditions = args
         .until
         .iter()
         .map(|text| Condition::parse(text).map_err(Error::usage))
         .collect::<Result<Vec<_>, _>>()?;
-    for warning in &resolved.warnings {
-        ui.warn(warning);
-    }
-    let (base, embedded) = match resolved.base.clone() {
-        Some(base) => (base, None),
-        None => {
-            let server = Embedded::start_with_demo(EMBEDDED_DEMO_INTERVAL).await?;
-            (server.base_url(), Some(server))
-        }
-    };
+    let target = Target::open(&args.target, ui, Some(EMBEDDED_DEMO_INTERVAL)).await?;
+    let (resolved, base) = (&target.resolved, target.base.clone());
     let client = Client::new(resolved.client_config(base.clone(), args.max_body_size))?;
     let config = WatchConfig {
         client,
@@ -106,9 +95,7 @@ pub async fn run(args: WatchArgs, ui: &Ui) -> Result<Outcome, Error> {
         }
     };
     pipeline.abort();
-    if let Some(server) = embedded {
-        server.shutdown().await;
-    }
+    target.close().await;
     if let Err(error) = &outcome
         && ui.format == OutputFormat::Json
     {

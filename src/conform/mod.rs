@@ -1,3 +1,9 @@
-//! Conformance scenarios: the result model the runner fills and the reports read.
+//! `conform`: scripted conformance scenarios (Gherkin) run against a server, one result per
+//! scenario, each named by the checklist id it proves.
 
+pub mod checklist;
 pub mod model;
+pub mod runner;
+pub mod scenario;
+pub mod steps;
+pub mod world;

@@ -9,3 +9,4 @@ pub mod etag;
 pub mod event_streams;
 pub mod finding;
 pub mod headers;
+pub mod wire;

@@ -19,6 +19,11 @@ use crate::redact::Redactor;
 /// How much of a refusal's body is kept to show the user.
 pub const SNIPPET_BYTES: usize = 512;
 
+/// How long a refusal's body is read for. The snippet only feeds messages, and an error body
+/// arrives with its head; a refusal that is itself an endless stream (a wrong Content-Type on a
+/// real event stream) must not hold every caller for the whole connect timeout.
+pub const SNIPPET_WAIT: Duration = Duration::from_millis(500);
+
 /// The media type of an event stream (WHATWG HTML §9.2.3).
 const EVENT_STREAM: &str = "text/event-stream";
 
@@ -30,7 +35,8 @@ pub struct ConnectRequest {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Sent as `Last-Event-ID` when present and not empty.
     pub last_event_id: Option<String>,
-    /// How long to wait for the response headers; also bounds reading a refusal's body.
+    /// How long to wait for the response headers (a refusal's body is read for at most
+    /// [`SNIPPET_WAIT`] of it).
     pub connect_timeout: Duration,
     /// What bounds the parser's memory.
     pub limits: Limits,
@@ -207,7 +213,7 @@ pub async fn open(
         }));
     }
     let retry_after = header_text(response.headers(), &RETRY_AFTER);
-    let body_snippet = snippet(response, request.connect_timeout).await;
+    let body_snippet = snippet(response, request.connect_timeout.min(SNIPPET_WAIT)).await;
     Ok(Opened::Refused(Refusal {
         status,
         content_type,

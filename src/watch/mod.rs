@@ -419,9 +419,11 @@ impl Coordinator<'_> {
         }
     }
 
-    /// Polling runs in `polling` mode, and in `sse` mode while no stream is connected.
+    /// Polling runs in `polling` mode, and in `sse` mode only in the fallback: no stream to
+    /// follow, or every stream lost. Streams still making their first connection are not a
+    /// reason to poll.
     fn polling_active(&self) -> bool {
-        self.config.mode == ChangeDetection::Polling || self.connected.is_empty()
+        self.config.mode == ChangeDetection::Polling || self.fell_back
     }
 
     fn schedule_poll(&mut self) {

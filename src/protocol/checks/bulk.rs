@@ -152,13 +152,20 @@ pub fn etag_syntax(answer: &Answer) -> Vec<Finding> {
     )]
 }
 
-/// bulk-304-no-body: a 304 has no body. HTTP clients drop the bytes of a 304 body, so what can be
-/// seen is a body that arrived anyway or one the headers announce (chunked, or a length > 0
-/// together with a content type).
+/// bulk-304-no-body: a 304 has no body.
 pub fn no_body_on_304(answer: &Answer) -> Vec<Finding> {
     if answer.status != 304 {
         return vec![];
     }
+    body_evidence(answer)
+        .map(|e| vec![Finding::must("bulk-304-no-body", e)])
+        .unwrap_or_default()
+}
+
+/// Why an answer has (or announces) a body, or `None` when it has none. HTTP clients drop the
+/// bytes of a 304 body, so what can be seen is a body that arrived anyway or one the headers
+/// announce (chunked, or a length > 0 together with a content type).
+pub fn body_evidence(answer: &Answer) -> Option<String> {
     let announced_length = answer
         .header("content-length")
         .and_then(|v| v.trim().parse::<u64>().ok())
@@ -166,16 +173,21 @@ pub fn no_body_on_304(answer: &Answer) -> Vec<Finding> {
     let chunked = answer
         .header("transfer-encoding")
         .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    let evidence = if answer.body.is_present() {
-        Some("a body arrived with the 304".to_owned())
+    if answer.body.is_present() {
+        Some(format!("a body arrived with the {}", answer.status))
     } else if chunked {
-        Some("the 304 is sent with Transfer-Encoding: chunked".to_owned())
+        Some(format!(
+            "the {} is sent with Transfer-Encoding: chunked",
+            answer.status
+        ))
     } else {
-        announced_length.map(|n| format!("the 304 announces a {n}-byte body with a Content-Type"))
-    };
-    evidence
-        .map(|e| vec![Finding::must("bulk-304-no-body", e)])
-        .unwrap_or_default()
+        announced_length.map(|n| {
+            format!(
+                "the {} announces a {n}-byte body with a Content-Type",
+                answer.status
+            )
+        })
+    }
 }
 
 /// bulk-304-etag: a 304 repeats the ETag (RFC 9110 §15.4.5).

@@ -1,9 +1,10 @@
 //! The checks one answer can reveal. Each is a pure function from an [`Answer`] to findings,
 //! named after its checklist id, with its own unit tests.
 
-mod bulk;
+pub mod bulk;
 mod evaluation;
 mod single;
+pub mod sse;
 mod streams;
 
 pub use streams::entry_checks;

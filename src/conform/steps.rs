@@ -1,0 +1,712 @@
+//! The step vocabulary: every sentence a scenario may use, with an example each. Steps are
+//! matched once, when a file is loaded, into an [`Action`]; an unknown sentence is an error that
+//! names file:line and the closest known step.
+//!
+//! Placeholders are self-delimiting, so matching needs no backtracking:
+//! `{string}` a double-quoted string (`\"` and `\\` escapes; `{name}` inside it is replaced by a
+//! remembered value when the step runs), `{int}` digits, `{name}` a word to remember a value as,
+//! `{id}` a checklist id.
+
+use super::checklist;
+
+/// A matched step, ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    SetContext(String),
+    SetHeader(String, String),
+    NoCredentials,
+    Bulk {
+        if_none_match: Option<String>,
+        query: Option<String>,
+        raw_body: Option<String>,
+        origin: Option<String>,
+    },
+    Single {
+        key: String,
+        raw_body: Option<String>,
+    },
+    Preflight {
+        origin: String,
+        headers: String,
+    },
+    RememberEtag(String),
+    RememberFlags(String),
+    RememberFirstFlagKey(String),
+    StatusIs(u16),
+    StatusIsNot(u16),
+    StatusOneOf(Vec<u16>),
+    NoBody,
+    HasEtag,
+    EtagValid,
+    EtagIs(String),
+    EtagIsNot(String),
+    HeaderIncludes(String, String),
+    PassesCheck(String),
+    AdvertisesStreams,
+    BodyField(String, String),
+    StatusOkUnlessFlagsEqual(String),
+    Connect {
+        last_event_id: Option<String>,
+    },
+    Disconnect,
+    StreamIsEventStream,
+    EventWithin(u64),
+    ActivityWithin(u64),
+    EventPassesCheck(String),
+    StreamPassesCheck(String),
+    RememberEventId(String),
+    ChangeFlag,
+    PollAnswers {
+        seconds: u64,
+        if_none_match: String,
+        status: u16,
+    },
+    /// Refetch until a 200 with an ETag other than `if_none_match`, with or without the last
+    /// event's metadata as query parameters.
+    NewEtagWithin {
+        seconds: u64,
+        if_none_match: String,
+        event_metadata: bool,
+    },
+    Wait(u64),
+}
+
+/// One captured placeholder.
+#[derive(Debug, Clone, PartialEq)]
+enum Arg {
+    Text(String),
+    Int(u64),
+}
+
+type Build = fn(&[Arg], Option<&str>) -> Result<Action, String>;
+
+/// One sentence of the vocabulary.
+pub struct StepDef {
+    pub group: &'static str,
+    pub pattern: &'static str,
+    pub example: &'static str,
+    pub help: &'static str,
+    build: Build,
+}
+
+fn text(args: &[Arg], i: usize) -> String {
+    match args.get(i) {
+        Some(Arg::Text(t)) => t.clone(),
+        Some(Arg::Int(n)) => n.to_string(),
+        None => String::new(),
+    }
+}
+
+fn int(args: &[Arg], i: usize) -> u64 {
+    match args.get(i) {
+        Some(Arg::Int(n)) => *n,
+        _ => 0,
+    }
+}
+
+fn status(args: &[Arg], i: usize) -> Result<u16, String> {
+    u16::try_from(int(args, i))
+        .ok()
+        .filter(|s| (100..=599).contains(s))
+        .ok_or_else(|| format!("{} is not an HTTP status", int(args, i)))
+}
+
+fn known_check(id: String) -> Result<String, String> {
+    match checklist::level_of(&id) {
+        Some(_) => Ok(id),
+        None => Err(format!("`{id}` is not a checklist id")),
+    }
+}
+
+macro_rules! step {
+    ($group:literal, $pattern:literal, $example:literal, $help:literal, $build:expr) => {
+        StepDef {
+            group: $group,
+            pattern: $pattern,
+            example: $example,
+            help: $help,
+            build: $build,
+        }
+    };
+}
+
+/// The whole vocabulary, in the order `--list-steps` prints it.
+pub const VOCABULARY: &[StepDef] = &[
+    step!(
+        "requests",
+        "the context is {string}",
+        "the context is \"{\\\"targetingKey\\\": \\\"user-2\\\", \\\"plan\\\": \\\"premium\\\"}\"",
+        "Sets the evaluation context (a JSON object) for the scenario's later requests.",
+        |a, _| Ok(Action::SetContext(text(a, 0)))
+    ),
+    step!(
+        "requests",
+        "the context is:",
+        "the context is:\n  \"\"\"\n  {\"targetingKey\": \"user-2\"}\n  \"\"\"",
+        "The same, with the JSON object in a doc string.",
+        |_, doc| doc
+            .map(|d| Action::SetContext(d.to_owned()))
+            .ok_or_else(|| "this step needs a doc string".into())
+    ),
+    step!(
+        "requests",
+        "the request header {string} is {string}",
+        "the request header \"X-Tenant\" is \"eu\"",
+        "Adds a header to the scenario's later requests.",
+        |a, _| Ok(Action::SetHeader(text(a, 0), text(a, 1)))
+    ),
+    step!(
+        "requests",
+        "requests carry no credentials",
+        "requests carry no credentials",
+        "Later requests leave out the configured headers (-H, OFREP_HEADERS), credentials included.",
+        |_, _| Ok(Action::NoCredentials)
+    ),
+    step!(
+        "requests",
+        "I request a bulk evaluation",
+        "I request a bulk evaluation",
+        "POST /ofrep/v1/evaluate/flags with the context.",
+        |_, _| Ok(Action::Bulk {
+            if_none_match: None,
+            query: None,
+            raw_body: None,
+            origin: None
+        })
+    ),
+    step!(
+        "requests",
+        "I request a bulk evaluation with If-None-Match {string}",
+        "I request a bulk evaluation with If-None-Match \"W/{etag}\"",
+        "The same, conditional. `{etag}` stands for the value remembered as `etag`.",
+        |a, _| Ok(Action::Bulk {
+            if_none_match: Some(text(a, 0)),
+            query: None,
+            raw_body: None,
+            origin: None
+        })
+    ),
+    step!(
+        "requests",
+        "I request a bulk evaluation with query {string}",
+        "I request a bulk evaluation with query \"flagConfigEtag=abc&flagConfigLastModified=1771622898\"",
+        "The same, with query parameters (already URL-encoded).",
+        |a, _| Ok(Action::Bulk {
+            if_none_match: None,
+            query: Some(text(a, 0)),
+            raw_body: None,
+            origin: None
+        })
+    ),
+    step!(
+        "requests",
+        "I request a bulk evaluation with If-None-Match {string} and query {string}",
+        "I request a bulk evaluation with If-None-Match \"{etag}\" and query \"flagConfigEtag=other\"",
+        "Both.",
+        |a, _| Ok(Action::Bulk {
+            if_none_match: Some(text(a, 0)),
+            query: Some(text(a, 1)),
+            raw_body: None,
+            origin: None
+        })
+    ),
+    step!(
+        "requests",
+        "I request a bulk evaluation with the raw body {string}",
+        "I request a bulk evaluation with the raw body \"{\\\"context\\\": 42}\"",
+        "POST this exact body instead of the context.",
+        |a, _| Ok(Action::Bulk {
+            if_none_match: None,
+            query: None,
+            raw_body: Some(text(a, 0)),
+            origin: None
+        })
+    ),
+    step!(
+        "requests",
+        "I request a bulk evaluation from origin {string}",
+        "I request a bulk evaluation from origin \"https://app.example.com\"",
+        "The same, as a browser would send it, with an Origin header.",
+        |a, _| Ok(Action::Bulk {
+            if_none_match: None,
+            query: None,
+            raw_body: None,
+            origin: Some(text(a, 0))
+        })
+    ),
+    step!(
+        "requests",
+        "I request the flag {string}",
+        "I request the flag \"{flag}\"",
+        "POST /ofrep/v1/evaluate/flags/{key} with the context.",
+        |a, _| Ok(Action::Single {
+            key: text(a, 0),
+            raw_body: None
+        })
+    ),
+    step!(
+        "requests",
+        "I request the flag {string} with the raw body {string}",
+        "I request the flag \"{flag}\" with the raw body \"not json\"",
+        "The same, with this exact body.",
+        |a, _| Ok(Action::Single {
+            key: text(a, 0),
+            raw_body: Some(text(a, 1))
+        })
+    ),
+    step!(
+        "requests",
+        "I send a CORS preflight from origin {string} for headers {string}",
+        "I send a CORS preflight from origin \"https://app.example.com\" for headers \"content-type, if-none-match\"",
+        "OPTIONS on the bulk endpoint with Origin, Access-Control-Request-Method: POST and these request headers.",
+        |a, _| Ok(Action::Preflight {
+            origin: text(a, 0),
+            headers: text(a, 1)
+        })
+    ),
+    step!(
+        "remembering",
+        "I remember the ETag as {name}",
+        "I remember the ETag as etag",
+        "Keeps the last answer's ETag header for `{etag}` in later strings.",
+        |a, _| Ok(Action::RememberEtag(text(a, 0)))
+    ),
+    step!(
+        "remembering",
+        "I remember the flags as {name}",
+        "I remember the flags as first",
+        "Keeps the last bulk answer's flags (for comparing answers).",
+        |a, _| Ok(Action::RememberFlags(text(a, 0)))
+    ),
+    step!(
+        "remembering",
+        "I remember the first flag key as {name}",
+        "I remember the first flag key as flag",
+        "Keeps the key of the first flag in the last bulk answer.",
+        |a, _| Ok(Action::RememberFirstFlagKey(text(a, 0)))
+    ),
+    step!(
+        "remembering",
+        "I remember the event id as {name}",
+        "I remember the event id as before",
+        "Keeps the last event's id.",
+        |a, _| Ok(Action::RememberEventId(text(a, 0)))
+    ),
+    step!(
+        "assertions",
+        "the status is {int}",
+        "the status is 304",
+        "The last answer's status.",
+        |a, _| Ok(Action::StatusIs(status(a, 0)?))
+    ),
+    step!(
+        "assertions",
+        "the status is not {int}",
+        "the status is not 304",
+        "The last answer's status is anything else.",
+        |a, _| Ok(Action::StatusIsNot(status(a, 0)?))
+    ),
+    step!(
+        "assertions",
+        "the status is one of {string}",
+        "the status is one of \"401, 403\"",
+        "The last answer's status is in the comma-separated list.",
+        |a, _| {
+            let list = text(a, 0);
+            let codes: Result<Vec<u16>, String> = list
+                .split(',')
+                .map(|c| {
+                    c.trim()
+                        .parse::<u16>()
+                        .map_err(|_| format!("`{}` is not a status", c.trim()))
+                })
+                .collect();
+            Ok(Action::StatusOneOf(codes?))
+        }
+    ),
+    step!(
+        "assertions",
+        "the response has no body",
+        "the response has no body",
+        "No body bytes arrived and none were announced.",
+        |_, _| Ok(Action::NoBody)
+    ),
+    step!(
+        "assertions",
+        "the response has an ETag",
+        "the response has an ETag",
+        "The last answer carries an ETag header.",
+        |_, _| Ok(Action::HasEtag)
+    ),
+    step!(
+        "assertions",
+        "the ETag is a valid entity-tag",
+        "the ETag is a valid entity-tag",
+        "The ETag is `\"opaque\"` or `W/\"opaque\"` (RFC 9110).",
+        |_, _| Ok(Action::EtagValid)
+    ),
+    step!(
+        "assertions",
+        "the ETag is {string}",
+        "the ETag is \"{etag}\"",
+        "The ETag equals this value.",
+        |a, _| Ok(Action::EtagIs(text(a, 0)))
+    ),
+    step!(
+        "assertions",
+        "the ETag is not {string}",
+        "the ETag is not \"{etag}\"",
+        "The ETag differs from this value.",
+        |a, _| Ok(Action::EtagIsNot(text(a, 0)))
+    ),
+    step!(
+        "assertions",
+        "the response header {string} includes {string}",
+        "the response header \"Access-Control-Expose-Headers\" includes \"ETag\"",
+        "A comma-separated header lists this value (case-insensitive), or is `*`.",
+        |a, _| Ok(Action::HeaderIncludes(text(a, 0), text(a, 1)))
+    ),
+    step!(
+        "assertions",
+        "the answer passes check {id}",
+        "the answer passes check bulk-shape",
+        "The last answer has no finding with this checklist id (the same checks `ofrep fetch` runs).",
+        |a, _| Ok(Action::PassesCheck(known_check(text(a, 0))?))
+    ),
+    step!(
+        "assertions",
+        "the answer advertises event streams",
+        "the answer advertises event streams",
+        "The last bulk answer has an `eventStreams` entry of type sse.",
+        |_, _| Ok(Action::AdvertisesStreams)
+    ),
+    step!(
+        "assertions",
+        "the body field {string} is {string}",
+        "the body field \"errorCode\" is \"FLAG_NOT_FOUND\"",
+        "A top-level field of the JSON body (dotted for nested) equals the value (compared as JSON when it parses, else as a string).",
+        |a, _| Ok(Action::BodyField(text(a, 0), text(a, 1)))
+    ),
+    step!(
+        "assertions",
+        "the status is 200 unless the flags equal {name}",
+        "the status is 200 unless the flags equal first",
+        "A 304 is only right when the answer would have been the remembered flags.",
+        |a, _| Ok(Action::StatusOkUnlessFlagsEqual(text(a, 0)))
+    ),
+    step!(
+        "streams",
+        "I connect to the advertised event stream",
+        "I connect to the advertised event stream",
+        "Opens the first sse entry of the last bulk answer's `eventStreams` (GET, Accept: text/event-stream).",
+        |_, _| Ok(Action::Connect {
+            last_event_id: None
+        })
+    ),
+    step!(
+        "streams",
+        "I connect to the advertised event stream with Last-Event-ID {string}",
+        "I connect to the advertised event stream with Last-Event-ID \"{before}\"",
+        "The same, resuming after an event id.",
+        |a, _| Ok(Action::Connect {
+            last_event_id: Some(text(a, 0))
+        })
+    ),
+    step!(
+        "streams",
+        "I disconnect from the event stream",
+        "I disconnect from the event stream",
+        "Closes the stream.",
+        |_, _| Ok(Action::Disconnect)
+    ),
+    step!(
+        "streams",
+        "the stream answers 200 with Content-Type text/event-stream",
+        "the stream answers 200 with Content-Type text/event-stream",
+        "The stream opened as an event stream.",
+        |_, _| Ok(Action::StreamIsEventStream)
+    ),
+    step!(
+        "streams",
+        "an event arrives within {int} seconds",
+        "an event arrives within 5 seconds",
+        "Waits for the next event on the stream.",
+        |a, _| Ok(Action::EventWithin(int(a, 0)))
+    ),
+    step!(
+        "streams",
+        "a comment or event arrives within {int} seconds",
+        "a comment or event arrives within 35 seconds",
+        "Waits for any sign of life (a keep-alive comment or an event).",
+        |a, _| Ok(Action::ActivityWithin(int(a, 0)))
+    ),
+    step!(
+        "streams",
+        "the event passes check {id}",
+        "the event passes check sse-data-json",
+        "The last event meets this checklist requirement.",
+        |a, _| Ok(Action::EventPassesCheck(known_check(text(a, 0))?))
+    ),
+    step!(
+        "streams",
+        "the stream passes check {id}",
+        "the stream passes check sse-retry",
+        "Everything read from the stream so far meets this requirement (sse-utf8, sse-retry).",
+        |a, _| Ok(Action::StreamPassesCheck(known_check(text(a, 0))?))
+    ),
+    step!(
+        "changes",
+        "a flag changes",
+        "a flag changes",
+        "Runs the trigger (--trigger-url, --trigger-cmd, or the embedded server's own).",
+        |_, _| Ok(Action::ChangeFlag)
+    ),
+    step!(
+        "changes",
+        "within {int} seconds a bulk evaluation with If-None-Match {string} answers {int}",
+        "within 5 seconds a bulk evaluation with If-None-Match \"{etag}\" answers 200",
+        "Polls (every 100 ms) until the status is reached, or fails at the deadline.",
+        |a, _| Ok(Action::PollAnswers {
+            seconds: int(a, 0),
+            if_none_match: text(a, 1),
+            status: status(a, 2)?
+        })
+    ),
+    step!(
+        "changes",
+        "within {int} seconds a refetch with the event's metadata and If-None-Match {string} returns a new ETag",
+        "within 3 seconds a refetch with the event's metadata and If-None-Match \"{etag}\" returns a new ETag",
+        "Refetches as a provider does after an event (flagConfigEtag / flagConfigLastModified from it), retrying until a 200 with another ETag.",
+        |a, _| Ok(Action::NewEtagWithin {
+            seconds: int(a, 0),
+            if_none_match: text(a, 1),
+            event_metadata: true
+        })
+    ),
+    step!(
+        "changes",
+        "within {int} seconds a bulk evaluation with If-None-Match {string} returns a new ETag",
+        "within 5 seconds a bulk evaluation with If-None-Match \"{etag}\" returns a new ETag",
+        "Polls (every 100 ms) until a 200 with an ETag other than this one, as a polling provider would see a change.",
+        |a, _| Ok(Action::NewEtagWithin {
+            seconds: int(a, 0),
+            if_none_match: text(a, 1),
+            event_metadata: false
+        })
+    ),
+    step!(
+        "waits",
+        "I wait {int} milliseconds",
+        "I wait 500 milliseconds",
+        "Sleeps.",
+        |a, _| Ok(Action::Wait(int(a, 0)))
+    ),
+];
+
+/// Matches one step's text (without its keyword) against the vocabulary.
+pub fn resolve(text: &str, docstring: Option<&str>) -> Result<Action, String> {
+    let text = text.trim();
+    for def in VOCABULARY {
+        if let Some(args) = match_pattern(def.pattern, text) {
+            return (def.build)(&args, docstring);
+        }
+    }
+    let closest = closest(text);
+    Err(format!(
+        "unknown step `{text}`; did you mean `{}`?",
+        closest.pattern
+    ))
+}
+
+/// The vocabulary entry whose pattern is nearest to `text` (Levenshtein over characters).
+pub fn closest(text: &str) -> &'static StepDef {
+    VOCABULARY
+        .iter()
+        .min_by_key(|def| levenshtein(&strip_placeholders(def.pattern), &strip_placeholders(text)))
+        .unwrap_or(&VOCABULARY[0])
+}
+
+/// Placeholder values make distances meaningless; compare the words around them.
+fn strip_placeholders(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_quote = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if in_quote => {
+                chars.next();
+            }
+            '"' => {
+                in_quote = !in_quote;
+                if in_quote {
+                    out.push_str("{string}");
+                }
+            }
+            _ if in_quote => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// Matches `text` against `pattern`, returning the placeholder values, or `None`.
+fn match_pattern(pattern: &str, text: &str) -> Option<Vec<Arg>> {
+    let mut args = Vec::new();
+    let mut rest = text;
+    let mut pattern = pattern;
+    while !pattern.is_empty() {
+        if let Some(after) = pattern.strip_prefix('{') {
+            let end = after.find('}')?;
+            let (kind, tail) = (&after[..end], &after[end + 1..]);
+            let (arg, remaining) = match kind {
+                "string" => quoted(rest)?,
+                "int" => {
+                    let digits = rest
+                        .find(|c: char| !c.is_ascii_digit())
+                        .unwrap_or(rest.len());
+                    let n = rest[..digits].parse().ok()?;
+                    (Arg::Int(n), &rest[digits..])
+                }
+                "name" | "id" => {
+                    let end = rest
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                        .unwrap_or(rest.len());
+                    if end == 0 {
+                        return None;
+                    }
+                    (Arg::Text(rest[..end].to_owned()), &rest[end..])
+                }
+                _ => return None,
+            };
+            args.push(arg);
+            rest = remaining;
+            pattern = tail;
+        } else {
+            let end = pattern.find('{').unwrap_or(pattern.len());
+            rest = rest.strip_prefix(&pattern[..end])?;
+            pattern = &pattern[end..];
+        }
+    }
+    rest.is_empty().then_some(args)
+}
+
+/// A double-quoted string at the start of `text`, unescaped, and what follows it.
+fn quoted(text: &str) -> Option<(Arg, &str)> {
+    let inner = text.strip_prefix('"')?;
+    let mut value = String::new();
+    let mut chars = inner.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => value.push(chars.next()?.1),
+            '"' => return Some((Arg::Text(value), &inner[i + 1..])),
+            _ => value.push(c),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_example_resolves_to_its_own_pattern() {
+        for def in VOCABULARY {
+            let (text, doc) = match def.example.split_once('\n') {
+                Some((first, _)) => (first, Some("{\"targetingKey\": \"user-2\"}")),
+                None => (def.example, None),
+            };
+            let first_match = VOCABULARY
+                .iter()
+                .find(|d| match_pattern(d.pattern, text).is_some())
+                .map(|d| d.pattern);
+            assert_eq!(first_match, Some(def.pattern), "example `{text}`");
+            assert!(
+                resolve(text, doc).is_ok(),
+                "example `{text}`: {:?}",
+                resolve(text, doc)
+            );
+        }
+    }
+
+    #[test]
+    fn placeholders_capture_strings_ints_and_names() {
+        assert_eq!(
+            resolve(
+                "I request a bulk evaluation with If-None-Match \"W/\\\"x\\\"\" and query \"a=1\"",
+                None
+            ),
+            Ok(Action::Bulk {
+                if_none_match: Some("W/\"x\"".into()),
+                query: Some("a=1".into()),
+                raw_body: None,
+                origin: None
+            })
+        );
+        assert_eq!(
+            resolve("the status is 304", None),
+            Ok(Action::StatusIs(304))
+        );
+        assert_eq!(
+            resolve("I remember the ETag as etag", None),
+            Ok(Action::RememberEtag("etag".into()))
+        );
+        assert_eq!(
+            resolve("the status is one of \"401, 403\"", None),
+            Ok(Action::StatusOneOf(vec![401, 403]))
+        );
+    }
+
+    #[test]
+    fn longer_patterns_are_not_swallowed_by_shorter_ones() {
+        assert_eq!(
+            resolve("the status is not 304", None),
+            Ok(Action::StatusIsNot(304))
+        );
+        assert!(matches!(
+            resolve("I request a bulk evaluation with query \"a=1\"", None),
+            Ok(Action::Bulk { query: Some(_), .. })
+        ));
+    }
+
+    #[test]
+    fn bad_arguments_and_unknown_steps_are_explained() {
+        assert!(
+            resolve("the status is 999", None)
+                .unwrap_err()
+                .contains("not an HTTP status")
+        );
+        assert!(
+            resolve("the answer passes check no-such-check", None)
+                .unwrap_err()
+                .contains("not a checklist id")
+        );
+        let err = resolve("the statu is 200", None).unwrap_err();
+        assert!(err.contains("did you mean `the status is {int}`"), "{err}");
+        let err = resolve("I requests a bulk evaluations", None).unwrap_err();
+        assert!(
+            err.contains("did you mean `I request a bulk evaluation`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unterminated_string_does_not_match() {
+        assert!(resolve("the ETag is \"abc", None).is_err());
+    }
+}

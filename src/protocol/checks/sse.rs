@@ -1,0 +1,254 @@
+//! Checks on what an event stream sent (ADR-0008 and the WHATWG format): the event envelope and
+//! its JSON data, and the stream's own lines.
+
+use serde_json::Value;
+
+use crate::protocol::context::kind_of;
+use crate::protocol::finding::Finding;
+use crate::sse::parser::{Event, Problem};
+
+/// Every check one event can reveal.
+pub fn event(event: &Event) -> Vec<Finding> {
+    let label = match &event.id {
+        Some(id) => format!("event `{id}`"),
+        None => "an event without id".to_owned(),
+    };
+    let mut findings = Vec::new();
+    if event.event_type != "message" {
+        findings.push(Finding::must(
+            "sse-event-message",
+            format!("{label} is named `{}`; OFREP events are `message`, or browser providers never see them", event.event_type),
+        ));
+    }
+    if event.id.is_none() {
+        findings.push(Finding::should(
+            "sse-id",
+            format!("{label}: no `id`, so clients cannot resume with Last-Event-ID"),
+        ));
+    }
+    let data: Value = match serde_json::from_str(&event.data) {
+        Ok(Value::Object(map)) => Value::Object(map),
+        Ok(other) => {
+            findings.push(Finding::must(
+                "sse-data-json",
+                format!("{label}: data is {}, not a JSON object", kind_of(&other)),
+            ));
+            return findings;
+        }
+        Err(e) => {
+            findings.push(Finding::must(
+                "sse-data-json",
+                format!("{label}: data is not JSON ({e})"),
+            ));
+            return findings;
+        }
+    };
+    match data.get("type") {
+        Some(Value::String(_)) => {}
+        Some(other) => findings.push(Finding::must(
+            "sse-type",
+            format!("{label}: `type` is {}, not a string", kind_of(other)),
+        )),
+        None => findings.push(Finding::must(
+            "sse-type",
+            format!("{label}: data has no `type`"),
+        )),
+    }
+    if let Some(etag) = data.get("etag").filter(|e| !e.is_string()) {
+        findings.push(Finding::must(
+            "sse-etag-type",
+            format!("{label}: `etag` is {}, not a string", kind_of(etag)),
+        ));
+    }
+    match data.get("lastModified") {
+        None => {}
+        Some(Value::Number(n)) if n.is_u64() => {}
+        Some(Value::String(s)) if is_iso8601_date_time(s) => findings.push(Finding::should(
+            "sse-last-modified-seconds",
+            format!("{label}: `lastModified` is a date string; Unix seconds are preferred"),
+        )),
+        Some(other) => findings.push(Finding::must(
+            "sse-last-modified",
+            format!("{label}: `lastModified` is `{other}`; it must be Unix seconds (an integer ≥ 0) or an ISO 8601 date-time"),
+        )),
+    }
+    findings
+}
+
+/// Checks on the stream as a whole, from the problems its parser reported.
+pub fn stream(problems: &[Problem]) -> Vec<Finding> {
+    problems
+        .iter()
+        .filter_map(|problem| match problem {
+            Problem::InvalidUtf8 { .. } => Some(Finding::must("sse-utf8", problem.to_string())),
+            Problem::InvalidRetry { .. } => Some(Finding::must("sse-retry", problem.to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, the ISO 8601 profile of RFC 3339.
+pub fn is_iso8601_date_time(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        bytes
+            .get(range)
+            .is_some_and(|b| b.iter().all(u8::is_ascii_digit))
+    };
+    let fixed = bytes.len() >= 20
+        && digits(0..4)
+        && bytes[4] == b'-'
+        && digits(5..7)
+        && bytes[7] == b'-'
+        && digits(8..10)
+        && matches!(bytes[10], b'T' | b't')
+        && digits(11..13)
+        && bytes[13] == b':'
+        && digits(14..16)
+        && bytes[16] == b':'
+        && digits(17..19);
+    if !fixed {
+        return false;
+    }
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let end = fraction
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(fraction.len());
+        if end == 0 {
+            return false;
+        }
+        rest = &fraction[end..];
+    }
+    match rest.as_bytes() {
+        [b'Z' | b'z'] => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => [h1, h2, m1, m2].iter().all(|b| b.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(event_type: &str, id: Option<&str>, data: &str) -> Event {
+        Event {
+            event_type: event_type.into(),
+            named: None,
+            data: data.into(),
+            id: id.map(str::to_owned),
+            last_event_id: id.unwrap_or_default().into(),
+        }
+    }
+
+    fn ids(findings: &[Finding]) -> Vec<&'static str> {
+        findings.iter().map(|f| f.id).collect()
+    }
+
+    #[test]
+    fn a_well_formed_event_passes() {
+        let good = ev(
+            "message",
+            Some("7"),
+            r#"{"type":"refetchEvaluation","etag":"\"a\"","lastModified":1771622898}"#,
+        );
+        assert!(event(&good).is_empty(), "{:?}", event(&good));
+    }
+
+    #[test]
+    fn each_rule_is_reported_by_its_id() {
+        assert_eq!(
+            ids(&event(&ev(
+                "refetchEvaluation",
+                Some("1"),
+                r#"{"type":"x"}"#
+            ))),
+            ["sse-event-message"]
+        );
+        assert_eq!(
+            ids(&event(&ev("message", None, r#"{"type":"x"}"#))),
+            ["sse-id"]
+        );
+        assert_eq!(
+            ids(&event(&ev("message", Some("1"), "nope"))),
+            ["sse-data-json"]
+        );
+        assert_eq!(
+            ids(&event(&ev("message", Some("1"), "[1]"))),
+            ["sse-data-json"]
+        );
+        assert_eq!(
+            ids(&event(&ev("message", Some("1"), r#"{"etag":"a"}"#))),
+            ["sse-type"]
+        );
+        assert_eq!(
+            ids(&event(&ev("message", Some("1"), r#"{"type":1}"#))),
+            ["sse-type"]
+        );
+        assert_eq!(
+            ids(&event(&ev(
+                "message",
+                Some("1"),
+                r#"{"type":"x","etag":5}"#
+            ))),
+            ["sse-etag-type"]
+        );
+        assert_eq!(
+            ids(&event(&ev(
+                "message",
+                Some("1"),
+                r#"{"type":"x","lastModified":-1}"#
+            ))),
+            ["sse-last-modified"]
+        );
+        assert_eq!(
+            ids(&event(&ev(
+                "message",
+                Some("1"),
+                r#"{"type":"x","lastModified":"yesterday"}"#
+            ))),
+            ["sse-last-modified"]
+        );
+        assert_eq!(
+            ids(&event(&ev(
+                "message",
+                Some("1"),
+                r#"{"type":"x","lastModified":"2026-02-20T21:28:18Z"}"#
+            ))),
+            ["sse-last-modified-seconds"]
+        );
+    }
+
+    #[test]
+    fn stream_problems_map_to_their_checks() {
+        let problems = [
+            Problem::InvalidUtf8 { line: 1 },
+            Problem::InvalidRetry {
+                line: 2,
+                value: "abc".into(),
+            },
+            Problem::UnterminatedEvent,
+        ];
+        assert_eq!(ids(&stream(&problems)), ["sse-utf8", "sse-retry"]);
+    }
+
+    #[test]
+    fn iso_dates_follow_rfc_3339() {
+        for ok in [
+            "2026-02-20T21:28:18Z",
+            "2026-02-20T21:28:18.123+01:00",
+            "2026-02-20t21:28:18z",
+        ] {
+            assert!(is_iso8601_date_time(ok), "{ok}");
+        }
+        for bad in [
+            "2026-02-20",
+            "2026-02-20 21:28:18Z",
+            "2026-02-20T21:28:18",
+            "2026-02-20T21:28:18.Z",
+            "1771622898",
+        ] {
+            assert!(!is_iso8601_date_time(bad), "{bad}");
+        }
+    }
+}

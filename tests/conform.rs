@@ -1,0 +1,393 @@
+//! `ofrep conform`, the real binary, against the reference server (correct, and with each fault
+//! mode), a scriptable server, and users' scenario files.
+
+mod fixture;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use fixture::ReferenceServer;
+use fixture::cli::{Run, ofrep, run};
+use fixture::scripted::{Scripted, Streams};
+use serde_json::Value;
+
+/// What `conform -o json` reported.
+trait Results {
+    /// `id` of every result with this status.
+    fn ids_with(&self, status: &str) -> BTreeSet<String>;
+}
+
+impl Results for Run {
+    fn ids_with(&self, status: &str) -> BTreeSet<String> {
+        self.json()["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["status"] == status)
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+#[test]
+fn the_builtin_suite_passes_against_the_embedded_reference_server() {
+    let started = Instant::now();
+    let out = run(ofrep().args(["conform", "--embedded", "-o", "json"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    for result in doc["results"].as_array().unwrap() {
+        let status = result["status"].as_str().unwrap();
+        let auth = result["id"] == "auth-401-403";
+        assert!(
+            status == "pass" || (auth && status == "skip"),
+            "no false failure: {result:#}"
+        );
+    }
+    assert_eq!(doc["summary"]["failed"], 0);
+    assert!(
+        doc["summary"]["passed"].as_u64().unwrap() >= 45,
+        "{}",
+        doc["summary"]
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn human_output_groups_by_feature_and_ends_with_the_counts() {
+    let out = run(ofrep().args(["conform", "--embedded"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("ETag and 304"), "{}", out.stdout);
+    assert!(out.stdout.contains("bulk-304-on-match"), "{}", out.stdout);
+    let last = out
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    assert!(out.stdout.contains(" passed, 0 failed, "), "{last}");
+}
+
+/// Each fault breaks its own check and nothing else (`--strict` so SHOULD-level ones fail too).
+#[test]
+fn each_fault_mode_fails_exactly_the_scenario_for_the_check_it_breaks() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("no-etag", "bulk-etag-present", &[]),
+        ("unquoted-etag", "bulk-etag-syntax", &[]),
+        ("ignore-if-none-match", "bulk-304-on-match", &[]),
+        ("stale-304", "bulk-200-on-stale", &[]),
+        ("304-with-body", "bulk-304-no-body", &[]),
+        ("sse-down", "sse-content-type", &[]),
+        ("sse-wrong-content-type", "sse-content-type", &[]),
+        ("sse-named-events", "sse-event-message", &[]),
+        ("sse-not-json", "sse-data-json", &[]),
+        ("sse-silent", "sse-notify", &[]),
+        (
+            "drop-streams-every=300ms",
+            "sse-keepalive",
+            &["--tags", "@id:sse-keepalive"],
+        ),
+    ];
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|(fault, id, extra)| {
+                scope.spawn(move || {
+                    let server = ReferenceServer::start(&["--control", "--fault", fault, "--keepalive", "1s"]);
+                    let trigger = format!("{}/control/change", server.url);
+                    let out = run(ofrep()
+                        .args(["conform", &server.url, "--trigger-url", &trigger, "--strict", "-o", "json"])
+                        .args(*extra));
+                    let failed: BTreeSet<String> = out.ids_with("fail").union(&out.ids_with("error")).cloned().collect();
+                    let expected: BTreeSet<String> = [id.to_string()].into();
+                    if out.code == 1 && failed == expected {
+                        None
+                    } else {
+                        Some(format!("--fault {fault}: expected only {id} to fail (exit 1), got exit {} and {failed:?}", out.code))
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn without_a_trigger_change_scenarios_are_skipped_with_a_reason_that_says_how_to_enable_them() {
+    let server = ReferenceServer::start(&[]);
+    let out = run(ofrep().args(["conform", &server.url, "-o", "json"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    let polling = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "polling-works")
+        .unwrap();
+    assert_eq!(polling["status"], "skip");
+    assert!(
+        polling["message"]
+            .as_str()
+            .unwrap()
+            .contains("--trigger-url"),
+        "{polling}"
+    );
+}
+
+#[test]
+fn a_server_without_event_streams_skips_the_sse_scenarios_and_still_runs_polling() {
+    let server = Scripted::start(Streams::None);
+    let trigger = format!("{}/bump", server.url());
+    let out = run(ofrep().args([
+        "conform",
+        &server.url(),
+        "-o",
+        "json",
+        "--tags",
+        "@sse or @polling",
+        "--trigger-url",
+        &trigger,
+    ]));
+    let doc = out.json();
+    let results = doc["results"].as_array().unwrap();
+    let sse: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["id"].as_str().unwrap().starts_with("sse-"))
+        .collect();
+    assert!(!sse.is_empty());
+    for result in sse {
+        assert_eq!(result["status"], "skip", "{result}");
+        assert!(
+            result["message"]
+                .as_str()
+                .unwrap()
+                .contains("no eventStreams"),
+            "{result}"
+        );
+    }
+    let polling: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["id"].as_str().unwrap().starts_with("polling-"))
+        .collect();
+    assert_eq!(polling.len(), 2);
+    assert!(polling.iter().all(|r| r["status"] == "pass"), "{polling:?}");
+}
+
+#[test]
+fn an_unreachable_server_exits_2() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = run(ofrep().args(["conform", &format!("http://127.0.0.1:{port}")]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("could not connect"), "{}", out.stderr);
+}
+
+fn user_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mine.feature");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn user_scenarios_pass_fail_and_report_unknown_steps_and_syntax_errors_by_file_and_line() {
+    let server = ReferenceServer::start(&[]);
+    let passing = "Feature: Mine\n  @must @id:bulk-shape\n  Scenario: ours\n    When I request a bulk evaluation\n    Then the status is 200\n";
+    let (_d1, path) = user_file(passing);
+    let out = run(ofrep()
+        .args(["conform", &server.url, "--no-builtin", "--scenarios"])
+        .arg(&path));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("1 passed, 0 failed, 0 skipped"),
+        "{}",
+        out.stdout
+    );
+
+    let failing = "Feature: Mine\n  @must @id:bulk-shape\n  Scenario: ours\n    When I request a bulk evaluation\n    Then the status is 418\n";
+    let (_d2, path) = user_file(failing);
+    let out = run(ofrep()
+        .args(["conform", &server.url, "--no-builtin", "--scenarios"])
+        .arg(&path));
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("418"),
+        "expected against actual: {}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("< 200 OK"),
+        "the exchange that proved it: {}",
+        out.stdout
+    );
+
+    let unknown = "Feature: Mine\n  @must @id:bulk-shape\n  Scenario: ours\n    When I request a bulk evaluation\n    Then the statuss is 200\n";
+    let (_d3, path) = user_file(unknown);
+    let out = run(ofrep()
+        .args(["conform", &server.url, "--scenarios"])
+        .arg(&path));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("mine.feature:5: unknown step"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean `the status is {int}`"),
+        "{}",
+        out.stderr
+    );
+
+    let broken = "Feature: Mine\n  @must @id:bulk-shape\n  Scenario: ours\n    When I request a bulk evaluation\n  this is not gherkin\n";
+    let (_d4, path) = user_file(broken);
+    let out = run(ofrep()
+        .args(["conform", &server.url, "--scenarios"])
+        .arg(&path));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("mine.feature:") && out.stderr.contains("not valid Gherkin"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn json_output_matches_the_documented_schema() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schemas/conform.schema.json"
+    ))
+    .unwrap();
+    let validator = jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap();
+    let server = ReferenceServer::start(&["--fault", "no-etag"]);
+    let doc = run(ofrep().args(["conform", &server.url, "-o", "json"])).json();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let statuses: BTreeSet<&str> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.contains("warn") && statuses.contains("skip") && statuses.contains("pass"),
+        "{statuses:?}"
+    );
+}
+
+#[test]
+fn the_junit_report_loads_in_a_junit_consumer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("conform.xml");
+    let server = ReferenceServer::start(&["--fault", "stale-304"]);
+    let out = run(ofrep().args(["conform", &server.url, "--junit"]).arg(&path));
+    assert_eq!(out.code, 1);
+    let script = "import sys, xml.etree.ElementTree as ET\nroot = ET.parse(sys.argv[1]).getroot()\ncases = root.findall('.//testcase')\nfailed = [c.get('name') for c in cases if c.find('failure') is not None]\nskipped = [c for c in cases if c.find('skipped') is not None]\nprint(len(root.findall('testsuite')), len(cases), ','.join(failed), len(skipped))\n";
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&path)
+        .output()
+        .expect("python3 is on this machine");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<&str> = printed.split_whitespace().collect();
+    assert!(
+        fields[0].parse::<u32>().unwrap() >= 5,
+        "a suite per feature: {printed}"
+    );
+    assert!(
+        fields[1].parse::<u32>().unwrap() >= 45,
+        "a case per scenario: {printed}"
+    );
+    assert_eq!(fields[2], "bulk-200-on-stale", "{printed}");
+}
+
+/// A planted token must not appear in any report format.
+#[test]
+fn secrets_are_redacted_in_all_three_report_formats() {
+    const TOKEN: &str = "conform-s3cret-55";
+    let server = Scripted::start(Streams::UrlWithToken(TOKEN.into()));
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("r.xml");
+    let auth = format!("Authorization: Bearer {TOKEN}");
+    for format in ["human", "json"] {
+        let out = run(ofrep()
+            .args([
+                "conform",
+                &server.url(),
+                "-H",
+                &auth,
+                "-o",
+                format,
+                "--junit",
+            ])
+            .arg(&junit));
+        assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+        assert!(
+            out.stdout.contains("redacted"),
+            "evidence is shown, redacted: {}",
+            out.stdout
+        );
+        assert!(
+            !out.stdout.contains(TOKEN),
+            "{format} report leaks the token"
+        );
+        assert!(!out.stderr.contains(TOKEN));
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        assert!(
+            xml.contains("redacted") && !xml.contains(TOKEN),
+            "the JUnit report leaks the token"
+        );
+    }
+}
+
+#[test]
+fn list_and_list_steps_need_no_server() {
+    let out = run(ofrep().args(["conform", "--list"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("bulk-304-on-match") && out.stdout.contains("checklist coverage"),
+        "{}",
+        out.stdout
+    );
+    let out = run(ofrep().args(["conform", "--list-steps"]));
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout
+            .contains("I request a bulk evaluation with If-None-Match {string}"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("e.g. "), "an example each");
+}
+
+#[test]
+fn the_readme_documents_every_step() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for def in ofrep::conform::steps::VOCABULARY {
+        assert!(
+            readme.contains(def.pattern),
+            "README.md lacks the step `{}`; paste `ofrep conform --list-steps`",
+            def.pattern
+        );
+    }
+}
