@@ -513,16 +513,18 @@ def memory(args):
         procs.append(watch)
         control = Control(url)
         samples = [{"change": 0, **rss(watch.pid)}]
-        latencies, missed = [], 0
+        latencies, missed = [], []
         started = time.monotonic()
         for i in range(1, args.changes + 1):
             _t0, answer = control.change()
             event_id = str(answer.get("eventId"))
-            got, _ = wl.wait_for(lambda o: o.get("type") == "change" and o.get("eventId") == event_id, 5)
+            got, skipped = wl.wait_for(lambda o: o.get("type") == "change" and o.get("eventId") == event_id, 5)
             if got:
                 latencies.append(got[1].get("latencyMs"))
             else:
-                missed += 1
+                missed.append({"change": i, "eventId": event_id, "answer": answer,
+                               "lines": [{k: v for k, v in o.items() if k not in ("changes", "flags")}
+                                         for _, o in skipped]})
             samples.append({"change": i, **rss(watch.pid)})
         elapsed = time.monotonic() - started
         peak = rss(watch.pid)["VmHWM"]
@@ -541,7 +543,8 @@ def memory(args):
             "samples": samples,
         }
         write("memory", result)
-        print(f"{args.changes} changes in {elapsed:.1f} s, {missed} missed")
+        print(f"{args.changes} changes in {elapsed:.1f} s, {len(missed)} missed (no change line with "
+              f"the change's eventId within 5 s){': ' + json.dumps(missed) if missed else ''}")
         for k, s in pick.items():
             print(f"  after change {k:5}: VmRSS {s['VmRSS']:.1f} MiB, VmHWM {s['VmHWM']:.1f} MiB")
         print(f"  VmRSS from change 10 on: min {min(after):.1f} MiB, max {max(after):.1f} MiB")
@@ -566,7 +569,7 @@ def main():
     p.add_argument("--gap-max", type=float, default=0.1)
     b = sub.add_parser("burst")
     b.add_argument("--events", type=int, default=100)
-    b.add_argument("--rounds", type=int, default=5)
+    b.add_argument("--rounds", type=int, default=10)
     m = sub.add_parser("memory")
     m.add_argument("--flags", type=int, default=10000)
     m.add_argument("--changes", type=int, default=1000)

@@ -29,7 +29,7 @@ for b in "${benches[@]}"; do
   echo "== $b"
   case "$b" in
     propagation) timeout 300 python3 bench/watch.py propagation --bin "$bin" --changes "${CHANGES:-200}" ;;
-    burst) timeout 300 python3 bench/watch.py burst --bin "$bin" --events "${EVENTS:-100}" --rounds "${ROUNDS:-5}" ;;
+    burst) timeout 300 python3 bench/watch.py burst --bin "$bin" --events "${EVENTS:-100}" --rounds "${ROUNDS:-10}" ;;
     memory) timeout 420 python3 bench/watch.py memory --bin "$bin" --flags "${FLAGS:-10000}" --changes "${MEMORY_CHANGES:-1000}" ;;
     *) echo "unknown benchmark: $b (propagation, burst, memory)" >&2; exit 2 ;;
   esac

@@ -6,6 +6,7 @@
 // Prints JSON Lines on stdout, one per line, each with `t` = wall-clock milliseconds
 // (performance.timeOrigin + performance.now(), sub-millisecond):
 //   {"type":"ready", ...}                       the provider finished its first bulk evaluation
+//   {"type":"sse", "id": ...}                   every SSE message its EventSource receives
 //   {"type":"refetch", "url": ..., "status": N}  every bulk request it makes (a fetch wrapper)
 //   {"type":"change", "flagsChanged": [...], "value": ...}  every PROVIDER_CONFIGURATION_CHANGED,
 //                                                with new-checkout's value read in the handler
@@ -15,8 +16,6 @@ import { EventSource } from 'eventsource';
 import { OpenFeature, ProviderEvents } from '@openfeature/web-sdk';
 import { OFREPWebProvider } from '@openfeature/ofrep-web-provider';
 
-// Node 20 has no EventSource; the provider reads the global when it connects.
-globalThis.EventSource = EventSource;
 
 const [baseUrl, targetingKey = 'js'] = process.argv.slice(2);
 if (!baseUrl) {
@@ -26,6 +25,15 @@ if (!baseUrl) {
 
 const now = () => performance.timeOrigin + performance.now();
 const emit = (obj) => process.stdout.write(JSON.stringify({ t: now(), ...obj }) + '\n');
+
+// Node 20 has no EventSource; the provider reads the global when it connects. The subclass only
+// reports each message's arrival, so the harness can split the provider's latency into parts.
+globalThis.EventSource = class extends EventSource {
+  constructor(url, init) {
+    super(url, init);
+    this.addEventListener('message', (event) => emit({ type: 'sse', id: event.lastEventId }));
+  }
+};
 
 // Observe every bulk request the provider makes.
 const countingFetch = async (input, init) => {
