@@ -138,10 +138,17 @@ def start_watch(binary, url, extra=()):
 def start_js(url, targeting_key="js"):
     proc = spawn(["node", JS_WATCH, url, targeting_key], stderr=None)
     lines = Lines("js", proc)
-    got, _ = lines.wait_for(lambda o: o.get("type") == "ready", 15)
-    if got is None:
+    ready, skipped = lines.wait_for(lambda o: o.get("type") == "ready", 15)
+    if ready is None:
         stop(proc)
         sys.exit("error: the JS provider did not become ready within 15 s")
+    # The provider opens its EventSource after the first answer and does not refetch when it
+    # connects: a change sent before the stream is open is never seen. Wait for the open.
+    if not any(o.get("type") == "open" for _, o in skipped):
+        opened, _ = lines.wait_for(lambda o: o.get("type") == "open", 10)
+        if opened is None:
+            stop(proc)
+            sys.exit("error: the JS provider did not open its event stream within 10 s")
     return proc, lines
 
 

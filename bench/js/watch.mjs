@@ -6,6 +6,7 @@
 // Prints JSON Lines on stdout, one per line, each with `t` = wall-clock milliseconds
 // (performance.timeOrigin + performance.now(), sub-millisecond):
 //   {"type":"ready", ...}                       the provider finished its first bulk evaluation
+//   {"type":"open"}                             its EventSource connected (again)
 //   {"type":"sse", "id": ...}                   every SSE message its EventSource receives
 //   {"type":"refetch", "url": ..., "status": N}  every bulk request it makes (a fetch wrapper)
 //   {"type":"change", "flagsChanged": [...], "value": ...}  every PROVIDER_CONFIGURATION_CHANGED,
@@ -31,6 +32,7 @@ const emit = (obj) => process.stdout.write(JSON.stringify({ t: now(), ...obj }) 
 globalThis.EventSource = class extends EventSource {
   constructor(url, init) {
     super(url, init);
+    this.addEventListener('open', () => emit({ type: 'open' }));
     this.addEventListener('message', (event) => emit({ type: 'sse', id: event.lastEventId }));
   }
 };
