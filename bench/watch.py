@@ -160,11 +160,13 @@ class Control:
         self.conn = HTTPConnection(parts.hostname, parts.port, timeout=5)
 
     def change(self):
-        """Sends the built-in next change; returns (ns just before sending, answer)."""
+        """Sends the built-in next change; returns (perf_counter ns and wall-clock ms, both taken
+        just before sending, and the answer)."""
+        wall_ms = time.time() * 1000
         t = now_ns()
         self.conn.request("POST", "/control/change", body=b"")
         answer = json.loads(self.conn.getresponse().read())
-        return t, answer
+        return t, wall_ms, answer
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,8 +225,7 @@ def propagation(args):
         rows = []
         missed = {"watch": 0, "js": 0}
         for i in range(args.warmup + args.changes):
-            t0, answer = control.change()
-            wall0 = time.time() * 1000
+            t0, wall0, answer = control.change()
             if not answer.get("changed"):
                 sys.exit(f"error: /control/change changed nothing: {answer}")
             event_id = str(answer["eventId"])
@@ -523,7 +524,7 @@ def memory(args):
         latencies, missed = [], []
         started = time.monotonic()
         for i in range(1, args.changes + 1):
-            _t0, answer = control.change()
+            _t0, _wall0, answer = control.change()
             event_id = str(answer.get("eventId"))
             got, skipped = wl.wait_for(lambda o: o.get("type") == "change" and o.get("eventId") == event_id, 5)
             if got:
