@@ -5,27 +5,68 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+/// One JSON value kept as the text it arrived as: 16 bytes and one allocation instead of a
+/// parse tree, compared by text (a server writes the same value the same way), parsed only when
+/// a diff line or a condition needs the value itself.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct Json(Box<RawValue>);
+
+impl Json {
+    pub fn of(value: &Value) -> Self {
+        // Serialising a `Value` cannot fail; `null` stands in if it somehow did.
+        Self(serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned()))
+    }
+
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+
+    pub fn parse(&self) -> Option<Value> {
+        serde_json::from_str(self.text()).ok()
+    }
+}
+
+impl PartialEq for Json {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl std::fmt::Display for Json {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(Self)
+    }
+}
+
 /// The parts of one flag's evaluation that `watch` reports.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FlagState {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<Value>,
+    pub value: Option<Json>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub variant: Option<Value>,
+    pub variant: Option<Json>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Value>,
+    pub reason: Option<Json>,
     #[serde(rename = "errorCode", skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<Value>,
+    pub error_code: Option<Json>,
     #[serde(rename = "errorDetails", skip_serializing_if = "Option::is_none")]
-    pub error_details: Option<Value>,
+    pub error_details: Option<Json>,
 }
 
 impl FlagState {
     pub fn of(item: &Value) -> Self {
-        let field = |name: &str| item.get(name).cloned();
+        let field = |name: &str| item.get(name).filter(|v| !v.is_null()).map(Json::of);
         Self {
             value: field("value"),
             variant: field("variant"),
@@ -63,6 +104,158 @@ pub fn flag_set(flags: &[Value]) -> FlagSet {
         .collect()
 }
 
+/// A bulk answer as `watch` keeps it: the flags it diffs, where the `flags` array sits in the
+/// body (so a snapshot can show it exactly as received without a copy), and `eventStreams`.
+/// Per-flag metadata and anything else is skipped while parsing, so a 10,000-flag answer never
+/// becomes a JSON tree in memory.
+#[derive(Debug)]
+pub struct BulkAnswer {
+    pub flags: FlagSet,
+    /// The byte range of the `flags` array in the parsed body.
+    pub flags_span: std::ops::Range<usize>,
+    pub event_streams: Option<Value>,
+}
+
+/// Parses a bulk 200 body, keeping the `flags` array as received too (for a snapshot); the
+/// error says what makes the body unusable.
+pub fn parse_bulk(bytes: &[u8]) -> Result<BulkAnswer, String> {
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        flags: Option<&'a RawValue>,
+        #[serde(rename = "eventStreams")]
+        event_streams: Option<Value>,
+    }
+    let envelope: Envelope = serde_json::from_slice(bytes)
+        .map_err(|e| format!("the body is not a JSON object ({e})"))?;
+    let raw = envelope.flags.ok_or("it has no `flags` array")?;
+    let mut reader = serde_json::Deserializer::from_str(raw.get());
+    let flags = serde::Deserializer::deserialize_seq(&mut reader, FlagsVisitor)
+        .map_err(|e| format!("{e}"))?;
+    // The raw value borrows from `bytes`, so its position there is its offset from the start.
+    let start = (raw.get().as_ptr() as usize).saturating_sub(bytes.as_ptr() as usize);
+    let flags_span = start..start + raw.get().len();
+    Ok(BulkAnswer {
+        flags,
+        flags_span,
+        event_streams: envelope.event_streams,
+    })
+}
+
+/// Parses only the flags of a bulk 200 body: what a refetch needs, with nothing else kept.
+pub fn parse_flags(bytes: &[u8]) -> Result<FlagSet, String> {
+    #[derive(Deserialize)]
+    struct FlagsOnly {
+        #[serde(default, deserialize_with = "flag_set_field")]
+        flags: Option<FlagSet>,
+    }
+    let only: FlagsOnly = serde_json::from_slice(bytes)
+        .map_err(|e| format!("the body is not a usable bulk answer ({e})"))?;
+    only.flags
+        .ok_or_else(|| "it has no `flags` array".to_owned())
+}
+
+fn flag_set_field<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<FlagSet>, D::Error> {
+    deserializer.deserialize_seq(FlagsVisitor).map(Some)
+}
+
+/// Reads a `flags` array item by item straight into a [`FlagSet`], taking only the fields a diff
+/// looks at; items that are not objects with a string `key` are skipped (the checks report them).
+struct FlagsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FlagsVisitor {
+    type Value = FlagSet;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a `flags` array")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<FlagSet, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(FlagItem(item)) = seq.next_element::<FlagItem>()? {
+            items.extend(item);
+        }
+        // Collecting builds the map in bulk from sorted entries, packing its nodes full; inserting
+        // one by one in key order would leave them half empty (twice the memory).
+        Ok(items.into_iter().collect())
+    }
+}
+
+/// One item of `flags`: `Some` for an object with a string `key`. Fields other than the ones a
+/// diff looks at (metadata above all) are skipped as they are read, never allocated.
+struct FlagItem(Option<(String, FlagState)>);
+
+impl<'de> Deserialize<'de> for FlagItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ItemVisitor).map(FlagItem)
+    }
+}
+
+struct ItemVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ItemVisitor {
+    type Value = Option<(String, FlagState)>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a flag evaluation")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut key = None;
+        let mut state = FlagState::default();
+        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let slot = match name.as_ref() {
+                "key" => {
+                    key = match map.next_value::<Value>()? {
+                        Value::String(key) => Some(key),
+                        _ => None,
+                    };
+                    continue;
+                }
+                "value" => &mut state.value,
+                "variant" => &mut state.variant,
+                "reason" => &mut state.reason,
+                "errorCode" => &mut state.error_code,
+                "errorDetails" => &mut state.error_details,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = map
+                .next_value::<Option<Json>>()?
+                .filter(|raw| raw.text() != "null");
+        }
+        Ok(key.map(|key| (key, state)))
+    }
+
+    // Anything that is not an object is not a flag: read past it.
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
 /// Every flag that was added, removed or changed, sorted by key.
 pub fn diff(before: &FlagSet, after: &FlagSet) -> Vec<FlagChange> {
     let mut changes = Vec::new();
@@ -95,6 +288,20 @@ pub fn diff(before: &FlagSet, after: &FlagSet) -> Vec<FlagChange> {
     }
     changes.sort_by(|a, b| a.key.cmp(&b.key));
     changes
+}
+
+/// Brings a flag set up to date with changes computed from it.
+pub fn apply(flags: &mut FlagSet, changes: &[FlagChange]) {
+    for change in changes {
+        match &change.after {
+            Some(state) => {
+                flags.insert(change.key.clone(), state.clone());
+            }
+            None => {
+                flags.remove(&change.key);
+            }
+        }
+    }
 }
 
 /// One member of an object value that differs: its dotted path, old and new (absent = `None`).
@@ -182,7 +389,7 @@ mod tests {
         );
         assert_eq!(
             changes[2].after.as_ref().unwrap().reason,
-            Some(json!("TARGETING_MATCH"))
+            Some(Json::of(&json!("TARGETING_MATCH")))
         );
     }
 
@@ -193,6 +400,15 @@ mod tests {
         let error = set(json!([{"key": "a", "errorCode": "GENERAL"}]));
         assert_eq!(diff(&before, &reason).len(), 1);
         assert_eq!(diff(&before, &error).len(), 1);
+    }
+
+    #[test]
+    fn applying_the_changes_gives_the_new_set() {
+        let before = set(json!([{"key": "gone", "value": 1}, {"key": "moved", "value": "a"}]));
+        let after = set(json!([{"key": "moved", "value": "b"}, {"key": "fresh", "value": 2}]));
+        let mut kept = before.clone();
+        apply(&mut kept, &diff(&before, &after));
+        assert_eq!(kept, after);
     }
 
     #[test]
@@ -208,6 +424,57 @@ mod tests {
             set(json!([{"value": 1}, {"key": 5}, {"key": "a"}])).len(),
             1
         );
+    }
+
+    #[test]
+    fn parse_bulk_reads_what_a_diff_needs_and_keeps_the_flags_as_received() {
+        let body = br#"{"flags":[{"key":"a","value":{"x":1},"variant":"v","reason":"STATIC","metadata":{"big":"ignored"}},
+            {"key":"b","errorCode":"GENERAL","errorDetails":"boom"},{"value":1},7,{"key":3}],
+            "eventStreams":[{"type":"sse","url":"https://s/"}],"metadata":{"v":1}}"#;
+        let answer = parse_bulk(body).unwrap();
+        let flags_json = std::str::from_utf8(&body[answer.flags_span.clone()]).unwrap();
+        assert!(
+            flags_json.starts_with("[{\"key\":\"a\"") && flags_json.ends_with("{\"key\":3}]"),
+            "{flags_json}"
+        );
+        assert_eq!(answer.flags.len(), 2);
+        assert_eq!(
+            answer.flags["a"],
+            FlagState::of(&json!({"value": {"x": 1}, "variant": "v", "reason": "STATIC"}))
+        );
+        assert_eq!(
+            answer.flags["b"].error_code,
+            Some(Json::of(&json!("GENERAL")))
+        );
+        assert!(flags_json.contains("\"big\":\"ignored\""), "as received");
+        assert_eq!(answer.event_streams.unwrap()[0]["type"], "sse");
+    }
+
+    #[test]
+    fn parse_bulk_says_why_an_answer_is_unusable() {
+        assert!(
+            parse_bulk(b"<html>")
+                .unwrap_err()
+                .contains("not a JSON object")
+        );
+        assert!(parse_bulk(b"{}").unwrap_err().contains("no `flags`"));
+        assert!(
+            parse_bulk(br#"{"flags":{}}"#)
+                .unwrap_err()
+                .contains("expected a `flags` array")
+        );
+        assert!(
+            parse_flags(br#"{"flags":{}}"#)
+                .unwrap_err()
+                .contains("expected a `flags` array")
+        );
+        assert!(parse_flags(b"{}").unwrap_err().contains("no `flags`"));
+        let only = parse_flags(
+            br#"{"metadata":{},"flags":[{"key":"a","value":1},"junk",{"key":"b","value":null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(only.len(), 2);
+        assert_eq!(only["b"].value, None, "null is no value");
     }
 
     #[test]

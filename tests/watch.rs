@@ -183,6 +183,12 @@ fn human_output_shows_the_summary_and_value_diffs() {
         l.contains("event stream [0] sse") && l.contains("following")
     });
     server.wait_for("a stream", WAIT, |s| s.open_streams() == 1);
+    // The refetch after connecting must be answered before the flag changes, or it is the one
+    // that sees the change (and rightly reports "reconnect" as the trigger).
+    server.wait_for("the refetch after connecting", WAIT, |s| {
+        s.bulk_requests().len() >= 2
+    });
+    std::thread::sleep(Duration::from_millis(200));
     server.bump();
     server.notify(1);
     watch.out_line("with the trigger", |l| {

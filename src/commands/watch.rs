@@ -58,10 +58,15 @@ pub async fn run(args: WatchArgs, ui: &Ui) -> Result<Outcome, Error> {
             event = rx.recv() => match event {
                 Some(event) => {
                     show(&event, ui)?;
-                    match &event {
-                        WatchEvent::Snapshot { flags: items, .. } => flags = diff::flag_set(items),
-                        WatchEvent::Change { flags: now, .. } => {
-                            flags = now.clone();
+                    // Only the flags the conditions name are kept here: the pipeline has the rest.
+                    let wanted = |key: &String| conditions.iter().any(|c| &c.key == key);
+                    match event {
+                        WatchEvent::Snapshot { flags: first, .. } => {
+                            flags = first.iter().filter(|(key, _)| wanted(key)).map(|(k, v)| (k.clone(), v.clone())).collect();
+                        }
+                        WatchEvent::Change { changes: changed, .. } => {
+                            let relevant: Vec<_> = changed.into_iter().filter(|c| wanted(&c.key)).collect();
+                            diff::apply(&mut flags, &relevant);
                             changes += 1;
                         }
                         _ => continue,
@@ -114,8 +119,9 @@ fn show(event: &WatchEvent, ui: &Ui) -> Result<(), Error> {
     let at = SystemTime::now();
     match ui.format {
         OutputFormat::Json => {
-            if let Some(value) = render::json(event, at, &ui.redactor, ui.verbose) {
-                println_out(&value.to_string())?;
+            let mut out = std::io::stdout().lock();
+            if render::write_json_line(event, at, &ui.redactor, ui.verbose, &mut out)? {
+                out.flush()?;
             }
         }
         OutputFormat::Human => {

@@ -12,6 +12,9 @@ use super::headers::Header;
 use crate::error::Error;
 use crate::redact::Redactor;
 
+/// The most a body buffer is sized up front from Content-Length.
+const MAX_PREALLOCATION: u64 = 16 << 20;
+
 /// Everything needed to talk to one server, resolved before any I/O.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -71,6 +74,57 @@ pub struct Exchange {
     pub elapsed: Duration,
 }
 
+/// An exchange whose body is still bytes.
+#[derive(Debug, Clone)]
+pub struct RawExchange {
+    pub method: String,
+    pub url: Url,
+    pub request_headers: Vec<(String, String)>,
+    pub endpoint: Endpoint,
+    pub status: u16,
+    pub reason: &'static str,
+    /// Names lowercase, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub bytes: Vec<u8>,
+    /// Why the body ended early, when it did.
+    pub cut_short: Option<String>,
+    pub elapsed: Duration,
+}
+
+impl RawExchange {
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Classifies the body (empty, JSON, not JSON, not UTF-8, cut short) for the checks.
+    pub fn classify(self) -> Exchange {
+        let body = match self.cut_short {
+            Some(cause) => Body::Truncated {
+                received: self.bytes.len(),
+                cause,
+            },
+            None => Body::classify(&self.bytes),
+        };
+        Exchange {
+            method: self.method,
+            url: self.url,
+            request_headers: self.request_headers,
+            answer: Answer {
+                endpoint: self.endpoint,
+                status: self.status,
+                headers: self.headers,
+                body,
+            },
+            reason: self.reason,
+            elapsed: self.elapsed,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
@@ -112,13 +166,19 @@ impl Client {
 
     /// Sends one evaluation request and reads the whole answer (up to the body cap).
     pub async fn send(&self, request: &Request) -> Result<Exchange, Error> {
+        Ok(self.send_raw(request).await?.classify())
+    }
+
+    /// The same, with the body left as bytes, for callers that parse it their own way (`watch`
+    /// reads only what it diffs, and never holds a JSON tree of a large answer).
+    pub async fn send_raw(&self, request: &Request) -> Result<RawExchange, Error> {
         let body = serde_json::to_vec(&serde_json::json!({ "context": request.context }))
             .map_err(|e| Error::usage(format!("cannot encode the context: {e}")))?;
         let mut headers = vec![("accept".to_owned(), "application/json".to_owned())];
         if let Some(etag) = &request.if_none_match {
             headers.push(("if-none-match".to_owned(), etag.clone()));
         }
-        self.exchange(&RawRequest {
+        self.exchange_raw(&RawRequest {
             method: reqwest::Method::POST,
             endpoint: request.endpoint.clone(),
             query: request.query.clone(),
@@ -131,6 +191,11 @@ impl Client {
 
     /// Sends any request to an OFREP endpoint and reads the whole answer (up to the body cap).
     pub async fn exchange(&self, raw: &RawRequest) -> Result<Exchange, Error> {
+        Ok(self.exchange_raw(raw).await?.classify())
+    }
+
+    /// Sends any request and reads the whole answer (up to the body cap), unclassified.
+    pub async fn exchange_raw(&self, raw: &RawRequest) -> Result<RawExchange, Error> {
         let url = self.url_for(&Request {
             endpoint: raw.endpoint.clone(),
             context: Map::new(),
@@ -172,7 +237,14 @@ impl Client {
         let status = response.status();
         let response_headers = header_pairs(response.headers());
 
-        let mut bytes = Vec::new();
+        // Sized from Content-Length (within the cap) so a large answer is not copied while the
+        // buffer doubles; a lying length costs address space, not memory, until it is written.
+        let expected = response
+            .content_length()
+            .unwrap_or(0)
+            .min(self.config.max_body)
+            .min(MAX_PREALLOCATION);
+        let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         let mut cut_short = None;
         loop {
             match response.chunk().await {
@@ -197,26 +269,17 @@ impl Client {
                 }
             }
         }
-        let elapsed = started.elapsed();
-        let body = match cut_short {
-            Some(cause) => Body::Truncated {
-                received: bytes.len(),
-                cause,
-            },
-            None => Body::classify(&bytes),
-        };
-        Ok(Exchange {
+        Ok(RawExchange {
             method: raw.method.to_string(),
             url,
             request_headers,
-            answer: Answer {
-                endpoint: raw.endpoint.clone(),
-                status: status.as_u16(),
-                headers: response_headers,
-                body,
-            },
+            endpoint: raw.endpoint.clone(),
+            status: status.as_u16(),
             reason: status.canonical_reason().unwrap_or(""),
-            elapsed,
+            headers: response_headers,
+            bytes,
+            cut_short,
+            elapsed: started.elapsed(),
         })
     }
 

@@ -35,6 +35,7 @@ pub fn human(
             flags,
             streams,
             polling,
+            ..
         } => {
             let verdict = EtagVerdict::of(etag.as_deref());
             let etag = etag
@@ -186,7 +187,7 @@ fn trigger_text(trigger: &Trigger) -> String {
     }
 }
 
-fn short(value: Option<&Value>) -> String {
+fn short(value: Option<&impl std::fmt::Display>) -> String {
     match value {
         None => "—".to_owned(),
         Some(v) => super::ellipsize(&v.to_string(), 60),
@@ -240,7 +241,10 @@ pub fn change_lines(change: &FlagChange, p: &Palette) -> Vec<String> {
                 format!("  ({})", extras.join(", "))
             };
             let members = match (&old.value, &new.value) {
-                (Some(a), Some(b)) => member_changes(a, b),
+                (Some(a), Some(b)) => match (a.parse(), b.parse()) {
+                    (Some(a), Some(b)) => member_changes(&a, &b),
+                    _ => vec![],
+                },
                 _ => vec![],
             };
             let mut lines = if old.value == new.value || !members.is_empty() {
@@ -279,8 +283,55 @@ fn state_text(state: &crate::diff::FlagState) -> String {
     }
 }
 
-/// One JSON Lines object for an event, or `None` for what only `-v` shows.
-pub fn json(event: &WatchEvent, at: SystemTime, r: &Redactor, verbose: bool) -> Option<Value> {
+/// Writes one JSON Lines line for an event; `false` for what only `-v` shows.
+pub fn write_json_line(
+    event: &WatchEvent,
+    at: SystemTime,
+    r: &Redactor,
+    verbose: bool,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<bool> {
+    let Some(value) = json(event, at, r, verbose) else {
+        return Ok(false);
+    };
+    let line = value.to_string();
+    match event {
+        WatchEvent::Snapshot {
+            body, flags_span, ..
+        } => {
+            // The `flags` array goes out exactly as received, straight from the body: no JSON
+            // tree, no copy of what may be thousands of flags.
+            let flags = body.get(flags_span.clone()).unwrap_or(b"null");
+            let open = line.strip_suffix('}').unwrap_or(&line);
+            out.write_all(open.as_bytes())?;
+            out.write_all(b",\"flags\":")?;
+            out.write_all(flags)?;
+            out.write_all(b"}\n")?;
+        }
+        _ => writeln!(out, "{line}")?,
+    }
+    Ok(true)
+}
+
+/// One JSON Lines line for an event as a string (tests and small events).
+pub fn json_line(
+    event: &WatchEvent,
+    at: SystemTime,
+    r: &Redactor,
+    verbose: bool,
+) -> Option<String> {
+    let mut out = Vec::new();
+    match write_json_line(event, at, r, verbose, &mut out) {
+        Ok(true) => String::from_utf8(out)
+            .ok()
+            .map(|line| line.trim_end().to_owned()),
+        _ => None,
+    }
+}
+
+/// One JSON Lines object for an event (the snapshot without its `flags`, which
+/// [`json_line`] adds), or `None` for what only `-v` shows.
+fn json(event: &WatchEvent, at: SystemTime, r: &Redactor, verbose: bool) -> Option<Value> {
     let ts = humantime::format_rfc3339_millis(at).to_string();
     let ms = |d: &Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
     let value = match event {
@@ -289,12 +340,12 @@ pub fn json(event: &WatchEvent, at: SystemTime, r: &Redactor, verbose: bool) -> 
             flags,
             streams,
             polling,
+            ..
         } => json!({
             "type": "snapshot",
             "ts": ts,
             "etag": etag,
             "flagCount": flags.len(),
-            "flags": flags,
             "streams": streams.iter().map(|s| json!({
                 "index": s.index,
                 "type": s.kind,
@@ -443,9 +494,9 @@ mod tests {
             etag: Some("\"e\"".into()),
             latency: Duration::from_micros(1500),
             changes: c,
-            flags: Default::default(),
         };
-        let value = json(&event, SystemTime::UNIX_EPOCH, &Redactor::default(), false).unwrap();
+        let line = json_line(&event, SystemTime::UNIX_EPOCH, &Redactor::default(), false).unwrap();
+        let value: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["type"], "change");
         assert_eq!(value["ts"], "1970-01-01T00:00:00.000Z");
         assert_eq!(value["trigger"], "sse");
@@ -472,9 +523,7 @@ mod tests {
             human(&event, SystemTime::UNIX_EPOCH, &p, &p, &r, true)
         );
         assert!(!human_text.contains("sekrit"), "{human_text}");
-        let json_text = json(&event, SystemTime::UNIX_EPOCH, &r, true)
-            .unwrap()
-            .to_string();
+        let json_text = json_line(&event, SystemTime::UNIX_EPOCH, &r, true).unwrap();
         assert!(!json_text.contains("sekrit"), "{json_text}");
     }
 }

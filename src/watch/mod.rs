@@ -6,6 +6,7 @@ pub mod stream;
 pub mod until;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -13,11 +14,11 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::diff::{self, FlagChange, FlagSet};
+use crate::diff::{self, BulkAnswer, FlagChange, FlagSet};
 use crate::error::Error;
 use crate::protocol::answer::Endpoint;
 use crate::protocol::checks::transport::is_retry_after;
-use crate::protocol::client::{Client, Exchange, Request};
+use crate::protocol::client::{Client, RawExchange, Request};
 use crate::protocol::event_streams;
 use crate::protocol::headers::Header;
 use crate::sse::parser::{Event, Problem};
@@ -118,7 +119,12 @@ pub enum ConnectionState {
 pub enum WatchEvent {
     Snapshot {
         etag: Option<String>,
-        flags: Vec<Value>,
+        /// The flags, keyed, for conditions; shared with the pipeline, not copied.
+        flags: Arc<FlagSet>,
+        /// The first answer's body and where its `flags` array sits in it, for the JSON
+        /// snapshot line, which shows the array exactly as received.
+        body: Arc<Vec<u8>>,
+        flags_span: std::ops::Range<usize>,
         streams: Vec<StreamInfo>,
         polling: Option<Duration>,
     },
@@ -138,8 +144,9 @@ pub enum WatchEvent {
         trigger: Trigger,
         etag: Option<String>,
         latency: Duration,
+        /// Only what changed: a renderer or a condition keeps its own flag set up to date with
+        /// [`diff::apply`], so no event ever carries a whole (possibly huge) flag set.
         changes: Vec<FlagChange>,
-        flags: FlagSet,
     },
     /// A refetch that changed nothing (304 or an identical 200), shown with `-v`.
     Unchanged {
@@ -169,7 +176,7 @@ pub struct StreamInfo {
 
 /// The flag state as of the last good answer.
 struct State {
-    flags: FlagSet,
+    flags: Arc<FlagSet>,
     etag: Option<String>,
 }
 
@@ -181,17 +188,20 @@ struct Pending {
 
 /// Runs until a fatal error (401/403, unusable first answer) or until the receiver is dropped.
 pub async fn run(config: WatchConfig, out: UnboundedSender<WatchEvent>) -> Result<(), Error> {
-    let first = initial(&config, &out).await?;
-    let body = first.answer.body.json().cloned().unwrap_or(Value::Null);
-    let flags: Vec<Value> = body
-        .get("flags")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let (first, answer) = initial(&config, &out).await?;
+    let BulkAnswer {
+        flags,
+        flags_span,
+        event_streams,
+    } = answer;
+    let flags = Arc::new(flags);
+    // Only `eventStreams` is needed to find the streams; the rest of the answer is not kept.
+    let body = serde_json::json!({ "eventStreams": event_streams });
     let state = State {
-        flags: diff::flag_set(&flags),
-        etag: first.answer.etag().map(str::to_owned),
+        flags,
+        etag: first.header("etag").map(str::to_owned),
     };
+    let first_body = Arc::new(first.bytes);
 
     let (tx, mut rx) = mpsc::unbounded_channel::<StreamMsg>();
     let mut streams = Vec::new();
@@ -244,7 +254,9 @@ pub async fn run(config: WatchConfig, out: UnboundedSender<WatchEvent>) -> Resul
         &out,
         WatchEvent::Snapshot {
             etag: state.etag.clone(),
-            flags,
+            flags: Arc::clone(&state.flags),
+            body: first_body,
+            flags_span,
             streams: streams.clone(),
             polling: polling_at_start,
         },
@@ -281,24 +293,23 @@ fn send(out: &UnboundedSender<WatchEvent>, event: WatchEvent) {
 async fn initial(
     config: &WatchConfig,
     out: &UnboundedSender<WatchEvent>,
-) -> Result<Exchange, Error> {
+) -> Result<(RawExchange, BulkAnswer), Error> {
     let request = Request::new(Endpoint::Bulk, config.context.clone());
     let mut failures = 0;
     loop {
-        let exchange = config.client.send(&request).await?;
-        let status = exchange.answer.status;
+        let exchange = config.client.send_raw(&request).await?;
+        let status = exchange.status;
         match status {
-            200 if flags_of(&exchange).is_some() => return Ok(exchange),
             200 => {
-                return Err(Error::network(format!(
-                    "the first answer is not a usable bulk evaluation: {}",
-                    exchange
-                        .answer
-                        .body
-                        .problem()
-                        .unwrap_or_else(|| "it has no `flags` array".into())
-                ))
-                .with_hint("run `ofrep fetch` against the same URL to see every problem with it"));
+                return match diff::parse_bulk(&exchange.bytes) {
+                    Ok(answer) => Ok((exchange, answer)),
+                    Err(problem) => Err(Error::network(format!(
+                        "the first answer is not a usable bulk evaluation: {problem}"
+                    ))
+                    .with_hint(
+                        "run `ofrep fetch` against the same URL to see every problem with it",
+                    )),
+                };
             }
             401 | 403 => return Err(fatal_auth(status)),
             408 | 429 | 500..=599 => {
@@ -326,11 +337,6 @@ async fn initial(
     }
 }
 
-/// The `flags` array of a bulk 200, when the body is usable.
-fn flags_of(exchange: &Exchange) -> Option<&Vec<Value>> {
-    exchange.answer.body.json()?.get("flags")?.as_array()
-}
-
 fn fatal_auth(status: u16) -> Error {
     Error::network(format!(
         "the server answered {status}: the credentials are missing or not accepted"
@@ -341,8 +347,8 @@ fn fatal_auth(status: u16) -> Error {
 }
 
 /// How long to wait after a failed request: `Retry-After` when given, else exponential backoff.
-fn wait_for(exchange: &Exchange, failures: u32) -> Duration {
-    retry_after(exchange.answer.header("retry-after"))
+fn wait_for(exchange: &RawExchange, failures: u32) -> Duration {
+    retry_after(exchange.header("retry-after"))
         .unwrap_or_else(|| stream::backoff(stream::DEFAULT_RETRY, failures, fastrand::f64()))
 }
 
@@ -371,7 +377,7 @@ struct Coordinator<'a> {
     out: &'a UnboundedSender<WatchEvent>,
     state: State,
     streams: &'a [StreamInfo],
-    in_flight: Option<(Pending, JoinHandle<Result<Exchange, Error>>)>,
+    in_flight: Option<(Pending, JoinHandle<Result<RawExchange, Error>>)>,
     /// At most one refetch waits behind the one in flight; later triggers merge into it.
     queued: Option<Pending>,
     /// No refetch before this instant (429 Retry-After, or backoff after failures).
@@ -621,12 +627,16 @@ impl Coordinator<'_> {
         request.query = pending.trigger.query();
         request.if_none_match = self.state.etag.clone();
         let client = self.config.client.clone();
-        let handle = tokio::spawn(async move { client.send(&request).await });
+        let handle = tokio::spawn(async move { client.send_raw(&request).await });
         self.in_flight = Some((pending, handle));
     }
 
     /// Handles a refetch's answer. Only 401/403 end the watch.
-    fn finish(&mut self, pending: Pending, result: Result<Exchange, Error>) -> Result<(), Error> {
+    fn finish(
+        &mut self,
+        pending: Pending,
+        result: Result<RawExchange, Error>,
+    ) -> Result<(), Error> {
         let latency = pending.since.elapsed();
         let exchange = match result {
             Ok(exchange) => exchange,
@@ -635,7 +645,7 @@ impl Coordinator<'_> {
                 return Ok(());
             }
         };
-        let status = exchange.answer.status;
+        let status = exchange.status;
         match status {
             304 => {
                 self.failures = 0;
@@ -649,24 +659,21 @@ impl Coordinator<'_> {
                 );
             }
             200 => {
-                let Some(flags) = flags_of(&exchange) else {
-                    let problem = exchange
-                        .answer
-                        .body
-                        .problem()
-                        .unwrap_or_else(|| "it has no `flags` array".into());
-                    self.warn(
-                        Some("bulk-shape"),
-                        format!("a refetch answered 200 but {problem}; keeping the last flags"),
-                    );
-                    self.retry_later(pending, None, "the refetch was unusable".into());
-                    return Ok(());
+                let flags = match diff::parse_flags(&exchange.bytes) {
+                    Ok(flags) => flags,
+                    Err(problem) => {
+                        self.warn(
+                            Some("bulk-shape"),
+                            format!("a refetch answered 200 but {problem}; keeping the last flags"),
+                        );
+                        self.retry_later(pending, None, "the refetch was unusable".into());
+                        return Ok(());
+                    }
                 };
                 self.failures = 0;
-                let flags = diff::flag_set(flags);
                 let changes = diff::diff(&self.state.flags, &flags);
-                self.state.flags = flags;
-                self.state.etag = exchange.answer.etag().map(str::to_owned);
+                self.state.flags = Arc::new(flags);
+                self.state.etag = exchange.header("etag").map(str::to_owned);
                 if changes.is_empty() {
                     send(
                         self.out,
@@ -684,14 +691,13 @@ impl Coordinator<'_> {
                             etag: self.state.etag.clone(),
                             latency,
                             changes,
-                            flags: self.state.flags.clone(),
                         },
                     );
                 }
             }
             401 | 403 => return Err(fatal_auth(status)),
             429 => {
-                let delay = retry_after(exchange.answer.header("retry-after"));
+                let delay = retry_after(exchange.header("retry-after"));
                 self.retry_later(pending, delay, "rate limited (429)".into());
             }
             400 if !pending.trigger.query().is_empty() => {

@@ -28,7 +28,12 @@ impl Condition {
     }
 
     pub fn holds(&self, flags: &FlagSet) -> bool {
-        flags.get(&self.key).and_then(|f| f.value.as_ref()) == Some(&self.expected)
+        flags
+            .get(&self.key)
+            .and_then(|f| f.value.as_ref())
+            .and_then(|v| v.parse())
+            .as_ref()
+            == Some(&self.expected)
     }
 
     /// Why the condition does not hold yet, for the deadline message.
@@ -37,7 +42,10 @@ impl Condition {
             None => "absent".to_owned(),
             Some(state) => match (&state.value, &state.error_code) {
                 (Some(value), _) => value.to_string(),
-                (None, Some(code)) => format!("an error ({})", code.as_str().unwrap_or("?")),
+                (None, Some(code)) => format!(
+                    "an error ({})",
+                    code.parse().as_ref().and_then(Value::as_str).unwrap_or("?")
+                ),
                 (None, None) => "the code default (no value)".to_owned(),
             },
         };
