@@ -568,30 +568,11 @@ impl<'a> World<'a> {
                 status,
             } => {
                 let etag = self.substitute(if_none_match)?;
-                let deadline = Instant::now() + Duration::from_secs(*seconds);
-                loop {
-                    let headers = vec![("if-none-match".to_owned(), etag.clone())];
-                    let body = self.context_body();
-                    let got = self
-                        .send(
-                            reqwest::Method::POST,
-                            Endpoint::Bulk,
-                            vec![],
-                            headers,
-                            Some(body),
-                        )
-                        .await?;
-                    if got == *status {
-                        break Outcome::Pass;
-                    }
-                    if Instant::now() >= deadline {
-                        break fail(
-                            format!("{status} within {seconds} s"),
-                            format!("{got} until the deadline"),
-                        );
-                    }
-                    tokio::time::sleep(POLL_EVERY).await;
-                }
+                let expected = format!("{status} within {seconds} s");
+                self.poll(*seconds, &etag, Vec::new(), expected, |got, _| {
+                    got == *status
+                })
+                .await?
             }
             Action::NewEtagWithin {
                 seconds,
@@ -608,37 +589,51 @@ impl<'a> World<'a> {
                 } else {
                     Vec::new()
                 };
-                let deadline = Instant::now() + Duration::from_secs(*seconds);
-                loop {
-                    let headers = vec![("if-none-match".to_owned(), etag.clone())];
-                    let body = self.context_body();
-                    let got = self
-                        .send(
-                            reqwest::Method::POST,
-                            Endpoint::Bulk,
-                            query.clone(),
-                            headers,
-                            Some(body),
-                        )
-                        .await?;
-                    let new_etag = self.last.as_ref().and_then(|e| e.answer.etag()).map(opaque);
-                    if got == 200 && new_etag.as_deref() != Some(opaque(&etag).as_str()) {
-                        break Outcome::Pass;
-                    }
-                    if Instant::now() >= deadline {
-                        break fail(
-                            format!("a 200 with a new ETag within {seconds} s"),
-                            format!("{got} until the deadline"),
-                        );
-                    }
-                    tokio::time::sleep(POLL_EVERY).await;
-                }
+                let old = opaque(&etag);
+                let expected = format!("a 200 with a new ETag within {seconds} s");
+                self.poll(*seconds, &etag, query, expected, |got, new| {
+                    got == 200 && new.map(opaque).as_deref() != Some(old.as_str())
+                })
+                .await?
             }
             Action::Wait(ms) => {
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
                 Outcome::Pass
             }
         })
+    }
+
+    /// Asks for a bulk evaluation with `If-None-Match: etag` every [`POLL_EVERY`] until `done`
+    /// (given the status and the new ETag) holds, or `seconds` pass.
+    async fn poll(
+        &mut self,
+        seconds: u64,
+        etag: &str,
+        query: Vec<(String, String)>,
+        expected: String,
+        done: impl Fn(u16, Option<&str>) -> bool,
+    ) -> Result<Outcome, String> {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let headers = vec![("if-none-match".to_owned(), etag.to_owned())];
+            let body = self.context_body();
+            let got = self
+                .send(
+                    reqwest::Method::POST,
+                    Endpoint::Bulk,
+                    query.clone(),
+                    headers,
+                    Some(body),
+                )
+                .await?;
+            if done(got, self.last.as_ref().and_then(|e| e.answer.etag())) {
+                return Ok(Outcome::Pass);
+            }
+            if Instant::now() >= deadline {
+                return Ok(fail(expected, format!("{got} until the deadline")));
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+        }
     }
 
     fn context_body(&self) -> Vec<u8> {

@@ -47,36 +47,18 @@ pub fn shape(answer: &Answer) -> Vec<Finding> {
 
 /// single-not-found: an unknown key gives 404 with `key` and `errorCode: FLAG_NOT_FOUND`.
 pub fn not_found(answer: &Answer) -> Vec<Finding> {
-    if answer.status != 404 {
-        return vec![];
-    }
-    let Some(body) = answer.body.json() else {
-        return vec![];
-    };
-    let mut findings = Vec::new();
-    if !body.get("key").is_some_and(Value::is_string) {
-        findings.push(Finding::must(
-            "single-not-found",
-            "404 body has no string `key`",
-        ));
-    }
-    match body.get("errorCode").and_then(Value::as_str) {
-        Some("FLAG_NOT_FOUND") => {}
-        Some(other) => findings.push(Finding::must(
-            "single-not-found",
-            format!("404 body has errorCode `{other}`, not FLAG_NOT_FOUND"),
-        )),
-        None => findings.push(Finding::must(
-            "single-not-found",
-            "404 body has no `errorCode`",
-        )),
-    }
-    findings
+    error_shape(answer, 404, "single-not-found", &["FLAG_NOT_FOUND"])
 }
 
 /// single-400-shape: a 400 has `key` and an `errorCode` from the OpenAPI enum.
 pub fn error_400_shape(answer: &Answer) -> Vec<Finding> {
-    if answer.status != 400 {
+    error_shape(answer, 400, "single-400-shape", SINGLE_400_CODES)
+}
+
+/// The rule both single-flag error answers share: a string `key`, and an `errorCode` from
+/// `allowed`.
+fn error_shape(answer: &Answer, status: u16, id: &'static str, allowed: &[&str]) -> Vec<Finding> {
+    if answer.status != status {
         return vec![];
     }
     let Some(body) = answer.body.json() else {
@@ -85,22 +67,22 @@ pub fn error_400_shape(answer: &Answer) -> Vec<Finding> {
     let mut findings = Vec::new();
     if !body.get("key").is_some_and(Value::is_string) {
         findings.push(Finding::must(
-            "single-400-shape",
-            "400 body has no string `key`",
+            id,
+            format!("{status} body has no string `key`"),
         ));
     }
     match body.get("errorCode").and_then(Value::as_str) {
-        Some(code) if SINGLE_400_CODES.contains(&code) => {}
+        Some(code) if allowed.contains(&code) => {}
         Some(code) => findings.push(Finding::must(
-            "single-400-shape",
+            id,
             format!(
-                "400 errorCode `{code}` is not one of {}",
-                SINGLE_400_CODES.join(", ")
+                "{status} errorCode `{code}` is not {}",
+                allowed.join(" or ")
             ),
         )),
         None => findings.push(Finding::must(
-            "single-400-shape",
-            "400 body has no string `errorCode`",
+            id,
+            format!("{status} body has no string `errorCode`"),
         )),
     }
     findings
