@@ -274,6 +274,7 @@ pub async fn run(config: WatchConfig, out: UnboundedSender<WatchEvent>) -> Resul
         connected: HashSet::new(),
         fell_back: following == 0,
         next_poll: None,
+        holding: false,
     };
     coordinator.schedule_poll();
     let result = coordinator.run(&mut rx).await;
@@ -387,6 +388,8 @@ struct Coordinator<'a> {
     /// Whether we are in the polling fallback (no stream connected).
     fell_back: bool,
     next_poll: Option<Instant>,
+    /// While already-arrived events are being merged into the queued refetch, it waits.
+    holding: bool,
 }
 
 impl Coordinator<'_> {
@@ -404,6 +407,17 @@ impl Coordinator<'_> {
                     if let Some((pending, _)) = self.in_flight.take() {
                         let result = done.unwrap_or_else(|| Err(Error::network("the refetch task ended unexpectedly")));
                         self.finish(pending, result)?;
+                    }
+                    if self.queued.is_some() {
+                        // Events of a burst may be in the socket already, not yet read: let the
+                        // stream tasks run once (a scheduling point, not a debounce delay) and
+                        // merge what they deliver into the queued refetch before starting it.
+                        tokio::task::yield_now().await;
+                        self.holding = true;
+                        while let Ok(msg) = rx.try_recv() {
+                            self.on_stream(msg);
+                        }
+                        self.holding = false;
                     }
                     self.start_queued();
                 }
@@ -616,7 +630,10 @@ impl Coordinator<'_> {
     }
 
     fn start_queued(&mut self) {
-        if self.in_flight.is_some() || self.not_before.is_some_and(|t| Instant::now() < t) {
+        if self.holding
+            || self.in_flight.is_some()
+            || self.not_before.is_some_and(|t| Instant::now() < t)
+        {
             return;
         }
         let Some(pending) = self.queued.take() else {
