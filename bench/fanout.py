@@ -4,9 +4,10 @@ changes, and records for every stream the time from the trigger to the event's a
 
 Streams are spread over --procs worker processes, each an asyncio loop with raw sockets (no HTTP
 library, so the client costs as little per event as Python allows). Times come from
-CLOCK_MONOTONIC, which all processes share. A worker timestamps a stream's event when its loop
-reads it, so a client that is busy reading 10,000 sockets adds its own queueing to the numbers:
-they are an upper bound on the server's latency.
+CLOCK_REALTIME, which all processes and the kernel share. Two arrival times per event: the
+kernel's receive stamp on the segment (SO_TIMESTAMPNS), the headline number, which a busy client
+cannot inflate; and the moment the worker's loop read it (`client_read`), which adds the Python
+client's own queueing when it has 10,000 sockets to read.
 
 Triggers: `file` rewrites the flag file the way an editor saves it (write a temporary file, then
 rename it over the old one; the clock starts just before the rename); `control` POSTs
@@ -21,6 +22,7 @@ import os
 import re
 import socket
 import statistics
+import struct
 import sys
 import time
 import urllib.request
@@ -28,23 +30,46 @@ import urllib.request
 ID_LINE = re.compile(rb"^id: (\d+)\r?$")
 
 
-class SseStream(asyncio.Protocol):
-    """One GET /ofrep/v1/events; records (event id, arrival time) for every event."""
+# SO_TIMESTAMPNS (linux/asm-generic/socket.h): the kernel stamps each received segment with
+# CLOCK_REALTIME, and recvmsg on a TCP socket hands the stamp back (tcp_recv_timestamp). It tells
+# when the event reached this machine's socket, however late a busy client gets round to reading.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+TIMESPEC = struct.Struct("qq")
 
-    def __init__(self, request, on_headers):
-        self.request = request
-        self.on_headers = on_headers
+
+class SseStream:
+    """One GET /ofrep/v1/events on a raw non-blocking socket. For every event it records
+    (id, kernel arrival time, client read time), both CLOCK_REALTIME seconds."""
+
+    def __init__(self, sock):
+        self.sock = sock
         self.head = b""
         self.status = None
         self.tail = b""
-        self.events = []  # [(id, monotonic seconds)]
+        self.events = []  # [(id, kernel_s, read_s)]
         self.closed = False
+        self.on_headers = None
+        self.unstamped = 0  # events whose segment came without a kernel stamp (read time used)
 
-    def connection_made(self, transport):
-        transport.write(self.request)
-
-    def data_received(self, data):
-        now = time.monotonic()
+    def readable(self):
+        try:
+            data, ancillary, _, _ = self.sock.recvmsg(65536, socket.CMSG_SPACE(TIMESPEC.size))
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data, ancillary = b"", []
+        read_at = time.time()
+        kernel_at = None
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= TIMESPEC.size:
+                sec, nsec = TIMESPEC.unpack_from(payload)
+                kernel_at = sec + nsec / 1e9
+        if not data:
+            self.close()
+            return
+        if kernel_at is None:
+            kernel_at = read_at
+            self.unstamped += data.count(b"\nid: ") + data.startswith(b"id: ")
         if self.status is None:
             self.head += data
             end = self.head.find(b"\r\n\r\n")
@@ -52,19 +77,22 @@ class SseStream(asyncio.Protocol):
                 return
             self.status = int(self.head.split(b" ", 2)[1])
             data, self.head = self.head[end + 4:], b""
-            self.on_headers(self)
+            self.on_headers()
         # The body is chunked; chunk-size lines never look like `id: N`, so a line scan is enough.
         lines = (self.tail + data).split(b"\n")
         self.tail = lines.pop()
         for line in lines:
             m = ID_LINE.match(line)
             if m:
-                self.events.append((int(m.group(1)), now))
+                self.events.append((int(m.group(1)), kernel_at, read_at))
 
-    def connection_lost(self, exc):
-        self.closed = True
-        if self.status is None:
-            self.on_headers(self)
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+            self.sock.close()
+            if self.status is None:
+                self.on_headers()
 
 
 async def worker_main(conn, host, port, count, connect_timeout):
@@ -75,7 +103,7 @@ async def worker_main(conn, host, port, count, connect_timeout):
     answered = asyncio.Event()
     answers = 0
 
-    def on_headers(_stream):
+    def on_headers():
         nonlocal answers
         answers += 1
         if answers == count:
@@ -85,13 +113,20 @@ async def worker_main(conn, host, port, count, connect_timeout):
 
     async def open_one():
         async with gate:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             try:
-                _, proto = await asyncio.wait_for(
-                    loop.create_connection(lambda: SseStream(request, on_headers), host, port),
-                    timeout=connect_timeout)
-                streams.append(proto)
+                await asyncio.wait_for(loop.sock_connect(sock, (host, port)), timeout=connect_timeout)
+                await loop.sock_sendall(sock, request)
             except (OSError, asyncio.TimeoutError):
-                on_headers(None)
+                sock.close()
+                on_headers()
+                return
+            stream = SseStream(sock)
+            stream.on_headers = on_headers
+            streams.append(stream)
+            loop.add_reader(sock.fileno(), stream.readable)
 
     started = time.monotonic()
     await asyncio.gather(*(open_one() for _ in range(count)))
@@ -108,7 +143,7 @@ async def worker_main(conn, host, port, count, connect_timeout):
         command = await commands.get()
         if command[0] == "collect":  # ("collect", k, deadline): the k-th event (1-based) of each stream
             _, k, deadline = command
-            while time.monotonic() < deadline:
+            while time.time() < deadline:
                 if all(len(s.events) >= k or s.closed for s in streams if s.status == 200):
                     break
                 await asyncio.sleep(0.002)
@@ -116,7 +151,8 @@ async def worker_main(conn, host, port, count, connect_timeout):
                        for s in streams if s.status == 200])
         elif command[0] == "counts":
             conn.send(([len(s.events) for s in streams if s.status == 200],
-                       sum(1 for s in streams if s.status == 200 and s.closed)))
+                       sum(1 for s in streams if s.status == 200 and s.closed),
+                       sum(s.unstamped for s in streams)))
         else:
             break
 
@@ -159,14 +195,14 @@ def flip_file(path, round_no):
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
         json.dump(doc, f)
-    started = time.monotonic()
+    started = time.time()
     os.replace(tmp, path)
     return started
 
 
 def post_change(base):
     request = urllib.request.Request(f"{base}/control/change", data=b"", method="POST")
-    started = time.monotonic()
+    started = time.time()
     with urllib.request.urlopen(request, timeout=5) as answer:
         answer.read()
     return started
@@ -224,7 +260,7 @@ def main():
                 started = flip_file(args.flags_file, k)
             else:
                 started = post_change(args.url)
-            deadline = time.monotonic() + args.event_timeout
+            deadline = time.time() + args.event_timeout
             arrivals = []
             for pipe in pipes:
                 pipe.send(("collect", k, deadline))
@@ -234,24 +270,29 @@ def main():
                 arrivals.extend(pipe.recv())
             got = [a for a in arrivals if a is not None]
             ids = sorted({a[0] for a in got})
-            latencies = [t - started for _, t in got]
+            latencies = [kernel - started for _, kernel, _ in got]
+            read_latencies = [read - started for _, _, read in got]
             rounds.append({"trigger": kind, "round": k, "event_ids": ids,
                            "received": len(got), "missing": len(arrivals) - len(got),
-                           **(summary_ms(latencies) or {}), "_latencies": latencies})
-            print(f"{kind} #{i + 1}: {len(got)}/{len(arrivals)} streams, "
-                  f"p50 {rounds[-1].get('p50_ms')} ms, p99 {rounds[-1].get('p99_ms')} ms, "
-                  f"max {rounds[-1].get('max_ms')} ms, ids {ids}", file=sys.stderr)
+                           **(summary_ms(latencies) or {}),
+                           "client_read": summary_ms(read_latencies),
+                           "_latencies": latencies, "_read": read_latencies})
+            print(f"{kind} #{i + 1}: {len(got)}/{len(arrivals)} streams, arrival p50 "
+                  f"{rounds[-1].get('p50_ms')} ms, p99 {rounds[-1].get('p99_ms')} ms, "
+                  f"max {rounds[-1].get('max_ms')} ms (client read p99 "
+                  f"{(rounds[-1]['client_read'] or {}).get('p99_ms')} ms), ids {ids}", file=sys.stderr)
             time.sleep(args.pause)
 
     time.sleep(0.5)  # any extra (duplicate) event would arrive now
-    counts, closed = [], 0
+    counts, closed, unstamped = [], 0, 0
     for pipe in pipes:
         pipe.send(("counts",))
     for pipe in pipes:
         if pipe.poll(10):
-            mine, gone = pipe.recv()
+            mine, gone, plain = pipe.recv()
             counts.extend(mine)
             closed += gone
+            unstamped += plain
     memory["end"] = memory_kib(args.server_pid)
     for pipe in pipes:
         pipe.send(("stop",))
@@ -269,17 +310,19 @@ def main():
         last = [max(r["_latencies"]) for r in rs if r["_latencies"]]  # edit -> event on the last stream
         overall[kind] = {
             "all_streams_all_rounds": summary_ms(every),
+            "client_read_all_streams_all_rounds": summary_ms([x for r in rs for x in r["_read"]]),
             "last_stream_per_round": summary_ms(last),
             "median_of_round_p99_ms": round(statistics.median(r["p99_ms"] for r in rs if "p99_ms" in r), 2),
         }
     for r in rounds:
-        del r["_latencies"]
+        del r["_latencies"], r["_read"]
     print(json.dumps({
         "streams_requested": args.streams, "streams_open": open_ok, "streams_failed": open_failed,
         "connect_seconds": round(connect_s, 2), "client_procs": args.procs,
         "events_per_stream": {"expected": k, "min": min(counts, default=None),
                               "max": max(counts, default=None)},
         "streams_closed_by_server": closed,
+        "events_without_kernel_stamp": unstamped,
         "server_memory_kib": memory, "overall": overall, "rounds": rounds,
     }, indent=1))
 
