@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Bulk evaluation throughput of `ofrep serve`: requests/s and latency p50/p90/p99 under wrk, for
 # the built-in demo set and a generated 10,000-flag flagd file, each on the 200 path (no
-# If-None-Match) and the 304 path (If-None-Match = the current ETag, as a polling client sends).
-# Loopback only (127.0.0.1); each wrk run is bounded by DURATION; the whole script takes ~1 minute.
+# If-None-Match) and the 304 path (If-None-Match = the current ETag, as a polling client sends),
+# plus the 200 path on one connection (latency without queueing).
+# Loopback only (127.0.0.1); each wrk run is bounded by DURATION; the whole script takes ~1.5 minutes.
 #
 # Needs: wrk, curl, python3 (Debian: apt-get install wrk curl python3).
 # Knobs: DURATION (default 10s), THREADS (2), CONNS (64), FLAGS_N (10000). wrk waits up to 10 s
@@ -50,8 +51,8 @@ server_cpu() {
   awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$server/stat"
 }
 
-run_case() { # name etag
-  local name=$1 etag=$2 status cpu0 cpu1 line
+run_case() { # name etag [connections threads]
+  local name=$1 etag=$2 conns=${3:-$conns} threads=${4:-$threads} status cpu0 cpu1 line
   status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
     ${etag:+-H "If-None-Match: $etag"} -d "$body" "$url/ofrep/v1/evaluate/flags")
   # Warm up (connections, allocator), then measure.
@@ -83,22 +84,24 @@ demo_n=$(curl -s -X POST -H 'Content-Type: application/json' -d "$body" "$url/of
   | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["flags"]))')
 run_case "demo ($demo_n flags), 200" ""
 run_case "demo ($demo_n flags), 304" "$(etag_of)"
+run_case "demo ($demo_n flags), 200, 1 connection" "" 1 1
 stop_server
 
 echo "# $flags_n flags (bench/gen-flags.py)"
 start_server --flags "$work/flags-$flags_n.json"
 run_case "$flags_n flags, 200" ""
 run_case "$flags_n flags, 304" "$(etag_of)"
+run_case "$flags_n flags, 200, 1 connection" "" 1 1
 stop_server
 
 python3 - "$results" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 print()
-print("| case | status | req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU µs/req | errors |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+print("| case | status | wrk | req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU µs/req | errors |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
-    print(f"| {r['case']} | {r['status']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | "
+    print(f"| {r['case']} | {r['status']} | {r['wrk']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | "
           f"{r['p99_ms']:.2f} | {r['max_ms']:.1f} | {r['server_cpu_us_per_req']} | "
           f"{r['non_2xx_3xx'] + r['socket_errors']} |")
 PY
