@@ -171,6 +171,13 @@ def memory_kib(pid):
     return fields
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
@@ -256,6 +263,8 @@ def main():
     for kind in [t for t in args.triggers.split(",") if t]:
         for i in range(args.edits):
             k += 1
+            server_cpu0 = cpu_seconds(args.server_pid)
+            client_cpu0 = sum(cpu_seconds(p.pid) for p in procs)
             if kind == "file":
                 started = flip_file(args.flags_file, k)
             else:
@@ -268,6 +277,8 @@ def main():
                 if not pipe.poll(args.event_timeout + 10):
                     sys.exit("a worker did not answer in time")
                 arrivals.extend(pipe.recv())
+            server_cpu = cpu_seconds(args.server_pid) - server_cpu0
+            client_cpu = sum(cpu_seconds(p.pid) for p in procs) - client_cpu0
             got = [a for a in arrivals if a is not None]
             ids = sorted({a[0] for a in got})
             latencies = [kernel - started for _, kernel, _ in got]
@@ -276,11 +287,15 @@ def main():
                            "received": len(got), "missing": len(arrivals) - len(got),
                            **(summary_ms(latencies) or {}),
                            "client_read": summary_ms(read_latencies),
+                           # CPU used from the trigger until every event was in: the server's
+                           # whole fan-out, and the client workers' reading (clock ticks, 10 ms).
+                           "server_cpu_ms": round(server_cpu * 1e3), "client_cpu_ms": round(client_cpu * 1e3),
                            "_latencies": latencies, "_read": read_latencies})
             print(f"{kind} #{i + 1}: {len(got)}/{len(arrivals)} streams, arrival p50 "
                   f"{rounds[-1].get('p50_ms')} ms, p99 {rounds[-1].get('p99_ms')} ms, "
                   f"max {rounds[-1].get('max_ms')} ms (client read p99 "
-                  f"{(rounds[-1]['client_read'] or {}).get('p99_ms')} ms), ids {ids}", file=sys.stderr)
+                  f"{(rounds[-1]['client_read'] or {}).get('p99_ms')} ms), CPU server "
+                  f"{rounds[-1]['server_cpu_ms']} ms client {rounds[-1]['client_cpu_ms']} ms, ids {ids}", file=sys.stderr)
             time.sleep(args.pause)
 
     time.sleep(0.5)  # any extra (duplicate) event would arrive now
@@ -312,6 +327,8 @@ def main():
             "all_streams_all_rounds": summary_ms(every),
             "client_read_all_streams_all_rounds": summary_ms([x for r in rs for x in r["_read"]]),
             "last_stream_per_round": summary_ms(last),
+            "median_server_cpu_ms_per_round": statistics.median(r["server_cpu_ms"] for r in rs),
+            "median_client_cpu_ms_per_round": statistics.median(r["client_cpu_ms"] for r in rs),
             "median_of_round_p99_ms": round(statistics.median(r["p99_ms"] for r in rs if "p99_ms" in r), 2),
         }
     for r in rounds:

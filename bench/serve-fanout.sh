@@ -64,6 +64,8 @@ for kind, o in r["overall"].items():
           f" -> p99 < 200 ms: {'met' if a['p99_ms'] < 200 else 'NOT met'}")
     print(f"{kind}: client read (Python loop), all streams x rounds: p50 {c['p50_ms']} ms, "
           f"p99 {c['p99_ms']} ms, max {c['max_ms']} ms")
+    print(f"{kind}: CPU per round (median): server {o['median_server_cpu_ms_per_round']} ms, "
+          f"client workers {o['median_client_cpu_ms_per_round']} ms")
 PY
 grep -c '"type":"request"' "$work/server.log" | sed 's/^/server request log lines: /' >&2
 grep -v '"type":"request"' "$work/server.log" | grep -v '"listening"' | head -5 >&2 || true
