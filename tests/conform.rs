@@ -391,3 +391,44 @@ fn the_readme_documents_every_step() {
         );
     }
 }
+
+#[test]
+fn auth_required_checks_that_requests_without_credentials_are_refused() {
+    let protected = ReferenceServer::start(&["--require-auth", "conform-token"]);
+    let out = run(ofrep().args([
+        "conform",
+        &protected.url,
+        "-H",
+        "Authorization: Bearer conform-token",
+        "--auth-required",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.ids_with("pass").contains("auth-401-403"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("conform-token"),
+        "the credential is redacted"
+    );
+
+    let open = ReferenceServer::start(&[]);
+    let out = run(ofrep().args([
+        "conform",
+        &open.url,
+        "--auth-required",
+        "--tags",
+        "@auth",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 0, "a SHOULD-level miss warns: {}", out.stdout);
+    assert!(
+        out.ids_with("warn").contains("auth-401-403"),
+        "{}",
+        out.stdout
+    );
+}
