@@ -659,3 +659,18 @@ fn a_connected_stream_means_no_polling_at_all() {
         "the first answer and the refetch after connecting, no poll: {requests:?}"
     );
 }
+
+#[test]
+fn sigterm_closes_the_streams_and_exits_0() {
+    let server = Scripted::start(Streams::Endpoint);
+    let mut watch = Watch::start(&[&server.url(), "-o", "json"]);
+    watch.json("connection", |v| v["state"] == "connected");
+    server.wait_for("the stream", WAIT, |s| s.open_streams() == 1);
+    let status = Command::new("kill")
+        .args(["-TERM", &watch.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(watch.exit_code(), 0);
+    server.wait_for("the stream to close", WAIT, |s| s.open_streams() == 0);
+}
