@@ -33,6 +33,20 @@ pub enum Outcome {
     Error(String),
 }
 
+/// Passes when none of `findings` has this checklist id; fails with their messages otherwise.
+fn passes(id: &str, findings: Vec<crate::protocol::finding::Finding>) -> Outcome {
+    let broken: Vec<String> = findings
+        .into_iter()
+        .filter(|f| f.id == id)
+        .map(|f| f.message)
+        .collect();
+    if broken.is_empty() {
+        Outcome::Pass
+    } else {
+        fail(format!("no `{id}` violation"), broken.join("; "))
+    }
+}
+
 fn fail(expected: impl Into<String>, actual: impl Into<String>) -> Outcome {
     Outcome::Fail {
         expected: expected.into(),
@@ -422,18 +436,7 @@ impl<'a> World<'a> {
                     )
                 }
             }
-            Action::PassesCheck(id) => {
-                let findings: Vec<String> = checks::all(&self.last()?.answer)
-                    .into_iter()
-                    .filter(|f| f.id == id)
-                    .map(|f| f.message)
-                    .collect();
-                if findings.is_empty() {
-                    Outcome::Pass
-                } else {
-                    fail(format!("no `{id}` violation"), findings.join("; "))
-                }
-            }
+            Action::PassesCheck(id) => passes(id, checks::all(&self.last()?.answer)),
             Action::AdvertisesStreams => match self.stream_url() {
                 Ok(_) => Outcome::Pass,
                 Err(why) => fail("an `eventStreams` entry of type sse", why),
@@ -521,32 +524,14 @@ impl<'a> World<'a> {
                     .event
                     .as_ref()
                     .ok_or("no event yet: wait for one first")?;
-                let findings: Vec<String> = checks::sse::event(event)
-                    .into_iter()
-                    .filter(|f| f.id == id)
-                    .map(|f| f.message)
-                    .collect();
-                if findings.is_empty() {
-                    Outcome::Pass
-                } else {
-                    fail(format!("no `{id}` violation"), findings.join("; "))
-                }
+                passes(id, checks::sse::event(event))
             }
             Action::StreamPassesCheck(id) => {
                 self.drain(Duration::from_millis(200)).await;
                 let StreamState::Open(stream) = &self.stream else {
                     return Ok(Outcome::Skip("the event stream is not open".into()));
                 };
-                let findings: Vec<String> = checks::sse::stream(&stream.problems)
-                    .into_iter()
-                    .filter(|f| f.id == id)
-                    .map(|f| f.message)
-                    .collect();
-                if findings.is_empty() {
-                    Outcome::Pass
-                } else {
-                    fail(format!("no `{id}` violation"), findings.join("; "))
-                }
+                passes(id, checks::sse::stream(&stream.problems))
             }
             Action::ChangeFlag => {
                 let trigger = self
