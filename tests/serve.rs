@@ -644,16 +644,7 @@ async fn dropping_streams_closes_every_open_one() {
     let mut a = server.stream(&[]).await;
     let mut b = server.stream(&[]).await;
     let _ = (a.next(LONG).await, b.next(LONG).await);
-    let dropped = json(
-        server
-            .client
-            .post(server.url("control/streams/drop"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(dropped["dropped"], 2);
+    assert_eq!(drop_streams(&server).await, 2);
     assert!(a.ends_within(LONG).await && b.ends_within(LONG).await);
     let logged = server
         .wait_for(LONG, |e| {
@@ -760,6 +751,130 @@ async fn every_open_stream_gets_each_change_exactly_once() {
         );
         assert!(stream.next_event(Duration::from_millis(50)).await.is_none());
     }
+}
+
+/// Reads from `socket` until `text` has arrived (bounded by `LONG`); everything read so far.
+async fn read_until(socket: &mut tokio::net::TcpStream, read: &mut Vec<u8>, text: &str) -> String {
+    use tokio::io::AsyncReadExt;
+    let deadline = tokio::time::Instant::now() + LONG;
+    while !String::from_utf8_lossy(read).contains(text) {
+        let mut buffer = [0u8; 4096];
+        let n = tokio::time::timeout_at(deadline, socket.read(&mut buffer))
+            .await
+            .unwrap_or_else(|_| panic!("no {text:?} in {:?}", String::from_utf8_lossy(read)))
+            .unwrap();
+        assert!(
+            n > 0,
+            "closed before {text:?}: {:?}",
+            String::from_utf8_lossy(read)
+        );
+        read.extend_from_slice(&buffer[..n]);
+    }
+    String::from_utf8_lossy(read).into_owned()
+}
+
+/// A raw connection to `server`, for tests about the bytes on the wire.
+async fn socket(server: &TestServer) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(server.server.addr())
+        .await
+        .expect("the server accepts")
+}
+
+/// How many streams the server has open, read by closing them all.
+async fn drop_streams(server: &TestServer) -> u64 {
+    let response = server
+        .client
+        .post(server.url("control/streams/drop"))
+        .send()
+        .await
+        .unwrap();
+    json(response).await["dropped"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn a_stream_is_chunked_http_1_1_that_closes_and_its_head_may_come_in_pieces() {
+    use tokio::io::AsyncWriteExt;
+    let server = start_default().await;
+    let mut socket = socket(&server).await;
+    // A slow client: the request head in three writes.
+    for piece in [
+        "GET /ofrep/v1/ev",
+        "ents HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://app.example",
+        "\r\nLast-Event-ID: 0\r\n\r\n",
+    ] {
+        socket.write_all(piece.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let mut read = Vec::new();
+    let text = read_until(&mut socket, &mut read, "retry: 2000\n\n\r\n").await;
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    for line in [
+        "content-type: text/event-stream",
+        "transfer-encoding: chunked",
+        "connection: close",
+        "access-control-allow-origin: https://app.example",
+        "access-control-expose-headers: ETag",
+    ] {
+        assert!(head.contains(line), "no {line:?} in {head}");
+    }
+    assert_eq!(body, "d\r\nretry: 2000\n\n\r\n", "one chunk per frame");
+    read.clear();
+    server.server.change().unwrap();
+    let text = read_until(&mut socket, &mut read, "\n\n\r\n").await;
+    assert!(
+        text.contains("\r\nid: 1\nevent: message\ndata: {") && text.ends_with("}\n\n\r\n"),
+        "{text}"
+    );
+
+    // The server sees the client leave without having to write to it.
+    drop(socket);
+    let mut open = u64::MAX;
+    for _ in 0..50 {
+        open = drop_streams(&server).await;
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(open, 0, "the stream outlived its client");
+}
+
+#[tokio::test]
+async fn a_stream_on_a_connection_that_served_a_bulk_request_first_works_too() {
+    use tokio::io::AsyncWriteExt;
+    let server = start_default().await;
+    let mut socket = socket(&server).await;
+    let bulk = format!(
+        "POST /{BULK} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: 2\r\n\r\n{{}}"
+    );
+    socket.write_all(bulk.as_bytes()).await.unwrap();
+    let mut read = Vec::new();
+    let text = read_until(&mut socket, &mut read, "\"eventStreams\"").await;
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    let length: usize = text
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length: "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a content-length");
+    let head_end = text.find("\r\n\r\n").unwrap() + 4;
+    let deadline = tokio::time::Instant::now() + LONG;
+    while read.len() < head_end + length && tokio::time::Instant::now() < deadline {
+        let n = read.len();
+        read_until(&mut socket, &mut read, "}").await;
+        assert!(read.len() > n || read.len() >= head_end + length);
+    }
+    read.clear();
+
+    // The same, kept-alive connection now asks for the stream.
+    let stream = format!("GET /{EVENTS} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    socket.write_all(stream.as_bytes()).await.unwrap();
+    let text = read_until(&mut socket, &mut read, "retry: 2000").await;
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("content-type: text/event-stream"), "{text}");
+    server.server.change().unwrap();
+    read_until(&mut socket, &mut read, "id: 1\n").await;
 }
 
 // ---------------------------------------------------------------- the flag file
@@ -1111,9 +1226,7 @@ async fn the_304_with_body_fault_puts_the_body_on_the_wire_and_closes_the_connec
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let server = start(with_faults(&["304-with-body"])).await;
     let etag = server.etag(json!({})).await;
-    let mut socket = tokio::net::TcpStream::connect(server.server.addr())
-        .await
-        .unwrap();
+    let mut socket = socket(&server).await;
     let request = format!(
         "POST /{BULK} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
          If-None-Match: {etag}\r\nContent-Length: 2\r\n\r\n{{}}"

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State as Shared};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -73,7 +72,7 @@ fn only(allowed: Method, route: MethodRouter<Arc<State>>) -> MethodRouter<Arc<St
 /// `POST /ofrep/v1/evaluate/flags`.
 async fn bulk(
     Shared(state): Shared<Arc<State>>,
-    slot: Option<Extension<ConnectInfo<Slot>>>,
+    slot: Option<Extension<Slot>>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -119,7 +118,7 @@ async fn bulk(
     let mut response = if not_modified {
         match slot.filter(|_| faults.has(&Fault::NotModifiedWithBody)) {
             // See wire.rs: the socket wrapper writes these bytes after the 304 head.
-            Some(Extension(ConnectInfo(slot))) => {
+            Some(Extension(slot)) => {
                 slot.put(Bytes::from(body));
                 let mut response = StatusCode::NOT_MODIFIED.into_response();
                 let headers = response.headers_mut();

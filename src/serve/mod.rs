@@ -4,9 +4,11 @@
 //! The core never prints: it sends [`ServeEvent`]s over a channel and `commands::serve` renders
 //! them.
 
+mod accept;
 mod body;
 mod control;
 mod demo;
+mod direct;
 mod evaluate;
 mod faults;
 mod flags;
@@ -24,7 +26,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -199,27 +200,7 @@ impl Server {
 
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let router = http::router(Arc::clone(&state));
-        let graceful = async move {
-            let _ = stop.await;
-        };
-        // axum retries failed accepts itself, so these futures only end on shutdown.
-        let serving = if state.faults.has(&Fault::NotModifiedWithBody) {
-            let service = router.into_make_service_with_connect_info::<wire::Slot>();
-            let serve =
-                axum::serve(wire::WireListener(listener), service).with_graceful_shutdown(graceful);
-            tokio::spawn(async move {
-                let _ = serve.await;
-            })
-        } else {
-            // Event frames are small writes; Nagle's algorithm would hold them back.
-            let listener = listener.tap_io(|socket| {
-                let _ = socket.set_nodelay(true);
-            });
-            let serve = axum::serve(listener, router).with_graceful_shutdown(graceful);
-            tokio::spawn(async move {
-                let _ = serve.await;
-            })
-        };
+        let serving = tokio::spawn(accept::serve(listener, router, Arc::clone(&state), stop));
 
         let server = Server {
             addr,
@@ -278,7 +259,7 @@ impl Server {
         }
     }
 
-    /// Ends streams and background tasks and asks axum to stop accepting.
+    /// Ends streams and background tasks and stops accepting.
     fn stop(&mut self) {
         self.state.drop_streams();
         if let Some(shutdown) = self.shutdown.take() {

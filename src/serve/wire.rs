@@ -2,22 +2,20 @@
 //!
 //! hyper refuses to write a body after a 304 (RFC 9110 says there is none), so a server built on
 //! it cannot break `bulk-304-no-body` through the normal response path. Under this fault each
-//! connection's socket is wrapped: a handler leaves the body in the connection's [`Slot`], and
-//! when hyper writes a `304` head the wrapper appends those bytes after it. The response also
+//! connection's socket is wrapped: a handler leaves the body in the connection's [`Slot`] (a
+//! request extension), and when hyper writes a `304` head the wrapper appends those bytes after
+//! it. The response also
 //! says `Connection: close`, so a client that (rightly) reads no body does not parse the stray
 //! bytes as its next response.
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener};
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// Bytes to send after the next 304 head on this connection.
 #[derive(Clone, Default)]
@@ -33,37 +31,6 @@ impl Slot {
     }
 }
 
-pub struct WireListener(pub TcpListener);
-
-impl Listener for WireListener {
-    type Io = WireIo;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (stream, addr) = Listener::accept(&mut self.0).await;
-        // As in mod.rs: small writes go out at once.
-        let _ = stream.set_nodelay(true);
-        (
-            WireIo {
-                inner: stream,
-                slot: Slot::default(),
-                pending: Vec::new(),
-            },
-            addr,
-        )
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Listener::local_addr(&self.0)
-    }
-}
-
-impl Connected<IncomingStream<'_, WireListener>> for Slot {
-    fn connect_info(stream: IncomingStream<'_, WireListener>) -> Self {
-        stream.io().slot.clone()
-    }
-}
-
 pub struct WireIo {
     inner: TcpStream,
     slot: Slot,
@@ -72,6 +39,19 @@ pub struct WireIo {
 }
 
 impl WireIo {
+    pub fn new(inner: TcpStream) -> Self {
+        Self {
+            inner,
+            slot: Slot::default(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Where this connection's handler leaves a 304's body.
+    pub fn slot(&self) -> Slot {
+        self.slot.clone()
+    }
+
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while !self.pending.is_empty() {
             let written = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending))?;
