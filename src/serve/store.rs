@@ -5,9 +5,10 @@
 //! stream exactly once, never missed between replay and live, never twice.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use super::flags::FlagSet;
@@ -25,32 +26,35 @@ pub struct Config {
     pub last_modified: u64,
 }
 
-/// One `refetchEvaluation` event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One `refetchEvaluation` event, shared by every stream that sends it.
+#[derive(Debug, PartialEq, Eq)]
 pub struct ChangeEvent {
     pub id: u64,
     pub etag: String,
     pub last_modified: u64,
+    /// The event as the SSE frame streams send: rendered by the first stream to send it, so a
+    /// change reaching 10,000 streams is rendered once, not 10,000 times.
+    pub frame: OnceLock<Bytes>,
 }
 
 pub struct Store {
     current: RwLock<Arc<Config>>,
     log: Mutex<Log>,
-    sender: broadcast::Sender<ChangeEvent>,
+    sender: broadcast::Sender<Arc<ChangeEvent>>,
 }
 
 struct Log {
     next_id: u64,
-    history: VecDeque<ChangeEvent>,
+    history: VecDeque<Arc<ChangeEvent>>,
 }
 
 /// What a new stream needs: the events to replay, then the live feed.
 pub struct Subscription {
-    pub replay: Vec<ChangeEvent>,
+    pub replay: Vec<Arc<ChangeEvent>>,
     /// The id of the newest event at the time of subscribing (0: none yet): the live feed starts
     /// after it.
     pub newest: u64,
-    pub live: broadcast::Receiver<ChangeEvent>,
+    pub live: broadcast::Receiver<Arc<ChangeEvent>>,
 }
 
 impl Store {
@@ -79,13 +83,16 @@ impl Store {
 
     /// Serves `flags` from now on and notifies every stream; `None` when the configuration is
     /// unchanged (same token), which sends nothing.
-    pub fn replace(&self, flags: FlagSet) -> Option<ChangeEvent> {
+    pub fn replace(&self, flags: FlagSet) -> Option<Arc<ChangeEvent>> {
         self.update(|_| Some(flags))
     }
 
     /// Like [`Store::replace`], computing the new set from the current one under the lock, so
     /// two concurrent control changes cannot lose one another.
-    pub fn update(&self, change: impl FnOnce(&FlagSet) -> Option<FlagSet>) -> Option<ChangeEvent> {
+    pub fn update(
+        &self,
+        change: impl FnOnce(&FlagSet) -> Option<FlagSet>,
+    ) -> Option<Arc<ChangeEvent>> {
         let mut log = self.lock_log();
         let flags = change(&self.current().flags)?;
         let token = token_of(&flags);
@@ -93,11 +100,12 @@ impl Store {
             return None;
         }
         let last_modified = unix_now();
-        let event = ChangeEvent {
+        let event = Arc::new(ChangeEvent {
             id: log.next_id,
             etag: token.clone(),
             last_modified,
-        };
+            frame: OnceLock::new(),
+        });
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(Config {
             flags,
             token,
@@ -107,9 +115,9 @@ impl Store {
         if log.history.len() == HISTORY {
             log.history.pop_front();
         }
-        log.history.push_back(event.clone());
+        log.history.push_back(Arc::clone(&event));
         // No receivers is fine: nobody is listening.
-        let _ = self.sender.send(event.clone());
+        let _ = self.sender.send(Arc::clone(&event));
         Some(event)
     }
 

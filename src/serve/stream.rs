@@ -73,8 +73,8 @@ pub async fn events(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Re
 }
 
 struct Stream {
-    pending: VecDeque<String>,
-    live: broadcast::Receiver<ChangeEvent>,
+    pending: VecDeque<Bytes>,
+    live: broadcast::Receiver<Arc<ChangeEvent>>,
     stop: watch::Receiver<u64>,
     keepalive: Interval,
     silent: bool,
@@ -93,7 +93,7 @@ impl Stream {
         let silent = state.faults.has(&Fault::SseSilent);
 
         let mut pending = VecDeque::new();
-        pending.push_back(sse_frame::retry(RETRY_MILLIS));
+        pending.push_back(Bytes::from(sse_frame::retry(RETRY_MILLIS)));
         if !silent {
             pending.extend(
                 subscription
@@ -118,7 +118,7 @@ impl Stream {
 
     async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
         if let Some(frame) = self.pending.pop_front() {
-            return Some((Ok(Bytes::from(frame)), self));
+            return Some((Ok(frame), self));
         }
         loop {
             let event = tokio::select! {
@@ -133,7 +133,7 @@ impl Stream {
                         let again = self.guard.state.store.subscribe(Some(self.last_id));
                         self.live = again.live;
                         match again.replay.last() {
-                            Some(event) => event.clone(),
+                            Some(event) => Arc::clone(event),
                             None => continue,
                         }
                     }
@@ -147,14 +147,19 @@ impl Stream {
             if self.silent {
                 continue;
             }
-            let text = frame(&self.guard.state.faults, &event);
-            return Some((Ok(Bytes::from(text)), self));
+            let frame = frame(&self.guard.state.faults, &event);
+            return Some((Ok(frame), self));
         }
     }
 }
 
-/// One change event as a frame, bent by the SSE fault modes.
-fn frame(faults: &Faults, event: &ChangeEvent) -> String {
+/// One change event as a frame, bent by the SSE fault modes; rendered once per event.
+fn frame(faults: &Faults, event: &ChangeEvent) -> Bytes {
+    let render = || Bytes::from(render(faults, event));
+    event.frame.get_or_init(render).clone()
+}
+
+fn render(faults: &Faults, event: &ChangeEvent) -> String {
     let data = if faults.has(&Fault::SseNotJson) {
         format!(
             "refetchEvaluation etag={} lastModified={}",

@@ -98,7 +98,7 @@ async fn reload(path: &Path, state: &State, events: &mpsc::UnboundedSender<Serve
             if let Some(event) = state.store.replace(flags) {
                 let _ = events.send(ServeEvent::Reloaded {
                     path: path.to_path_buf(),
-                    etag: event.etag,
+                    etag: event.etag.clone(),
                     event_id: event.id,
                 });
             }
