@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
 /// A JSON response with `application/json`.
-pub fn json_response(status: StatusCode, body: &Value) -> Response {
+pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     (
         status,

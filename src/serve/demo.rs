@@ -37,6 +37,7 @@ pub fn next_change(set: &FlagSet) -> Option<(String, String)> {
 mod tests {
     use super::*;
     use crate::serve::evaluate::Evaluator;
+    use crate::serve::flags::Flag;
     use serde_json::{Map, Value};
 
     #[test]
@@ -50,7 +51,7 @@ mod tests {
         let answers: Vec<Value> = set
             .flags()
             .iter()
-            .map(|f| Evaluator::new(&Map::new(), 0).evaluate(&set, f).item)
+            .map(|f| answer(&set, f, &Map::new()))
             .collect();
         let has = |test: &dyn Fn(&Value) -> bool| answers.iter().any(test);
         assert!(has(&|a| a["value"].is_boolean()));
@@ -63,10 +64,12 @@ mod tests {
         let premium = set.get("premium-support").unwrap();
         let mut context = Map::new();
         context.insert("plan".into(), "premium".into());
-        assert_eq!(
-            Evaluator::new(&context, 0).evaluate(&set, premium).item["reason"],
-            "TARGETING_MATCH"
-        );
+        assert_eq!(answer(&set, premium, &context)["reason"], "TARGETING_MATCH");
+    }
+
+    fn answer(set: &FlagSet, flag: &Flag, context: &Map<String, Value>) -> Value {
+        let item = Evaluator::new(context, 0).evaluate(set, flag).item;
+        serde_json::to_value(item).unwrap()
     }
 
     #[test]

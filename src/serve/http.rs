@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Extension, Router};
 use bytes::Bytes;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::body::{Rejection, general_error, json_response, read_context};
-use super::evaluate::Evaluator;
+use super::evaluate::{Evaluator, Item};
 use super::faults::Fault;
 use super::state::State;
 use super::store::unix_now;
@@ -86,19 +87,17 @@ async fn bulk(
     };
     let config = state.store.current();
     let mut evaluator = Evaluator::new(&context, unix_now());
-    let items: Vec<Value> = config
+    let flags: Vec<Item> = config
         .flags
         .flags()
         .iter()
         .map(|f| evaluator.evaluate(&config.flags, f).item)
         .collect();
-    let mut answer = Map::new();
-    answer.insert("flags".to_owned(), Value::Array(items));
-    answer.insert("eventStreams".to_owned(), json!([event_stream(&state)]));
-    answer.insert(
-        "metadata".to_owned(),
-        Value::Object(config.flags.metadata.clone()),
-    );
+    let answer = BulkAnswer {
+        flags,
+        event_streams: [event_stream(&state)],
+        metadata: &config.flags.metadata,
+    };
     let body = serde_json::to_vec(&answer).unwrap_or_default();
     let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body));
 
@@ -145,6 +144,15 @@ async fn bulk(
         }
     }
     response
+}
+
+/// The bulk answer, serialised straight from the evaluated items.
+#[derive(Serialize)]
+struct BulkAnswer<'a> {
+    flags: Vec<Item<'a>>,
+    #[serde(rename = "eventStreams")]
+    event_streams: [Value; 1],
+    metadata: &'a Map<String, Value>,
 }
 
 /// `POST /ofrep/v1/evaluate/flags/{key}`.
