@@ -7,7 +7,8 @@
 # Loopback only (127.0.0.1); every wait is bounded and the whole run is killed after 8 minutes.
 #
 # Needs: python3 (standard library only), curl.
-# Knobs: STREAMS (10000), PROCS (client processes, 4), EDITS (per trigger kind, 10).
+# Knobs: STREAMS (10000), PROCS (client processes, 4), EDITS (per trigger kind, 10), BIN (an
+# ofrep binary to measure instead of this checkout's release build, e.g. an older commit's).
 # Writes bench/out/serve-fanout.json and prints a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +26,8 @@ if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need" ]; then
 fi
 ulimit -n "$need"
 
-cargo build --release --quiet
-bin=target/release/ofrep
+[ -n "${BIN:-}" ] || cargo build --release --quiet
+bin=${BIN:-target/release/ofrep}
 work=$(mktemp -d)
 server=
 trap 'if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi; rm -rf "$work"' EXIT

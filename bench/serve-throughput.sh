@@ -7,8 +7,10 @@
 #
 # Needs: wrk, curl, python3 (Debian: apt-get install wrk curl python3).
 # Knobs: DURATION (default 10s), THREADS (2), CONNS (64), FLAGS_N (10000), REPEAT (3: each case
-# runs REPEAT times, interleaved with nothing else; the table gives the median and the range). wrk waits up to 10 s
-# for an answer (--timeout), so slow answers count in the percentiles instead of as errors.
+# runs REPEAT times, interleaved with nothing else; the table gives the median and the range),
+# BIN (an ofrep binary to measure instead of this checkout's release build, e.g. an older
+# commit's). wrk waits up to 10 s for an answer (--timeout), so slow answers count in the
+# percentiles instead of as errors.
 # Writes bench/out/serve-throughput.jsonl (one JSON object per case) and prints a table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +24,8 @@ mkdir -p "$out"
 results="$out/serve-throughput.jsonl"
 : >"$results"
 
-cargo build --release --quiet
-bin=target/release/ofrep
+[ -n "${BIN:-}" ] || cargo build --release --quiet
+bin=${BIN:-target/release/ofrep}
 work=$(mktemp -d)
 server=
 stop_server() {
