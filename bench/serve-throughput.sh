@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Bulk evaluation throughput of `ofrep serve`: requests/s and latency p50/p90/p99 under wrk, for
-# the built-in demo set and a generated 10,000-flag flagd file, each on the 200 path (no
+# the built-in demo set and generated flagd files of 6 and 10,000 flags, each on the 200 path (no
 # If-None-Match) and the 304 path (If-None-Match = the current ETag, as a polling client sends),
 # plus the 200 path on one connection (latency without queueing).
-# Loopback only (127.0.0.1); each wrk run is bounded by DURATION; the whole script takes ~4 minutes.
+# Loopback only (127.0.0.1); each wrk run is bounded by DURATION; the whole script takes ~6 minutes.
 #
 # Needs: wrk, curl, python3 (Debian: apt-get install wrk curl python3).
-# Knobs: DURATION (default 10s), THREADS (2), CONNS (64), FLAGS_N (10000), REPEAT (3: each case
-# runs REPEAT times, interleaved with nothing else; the table gives the median and the range),
-# BIN (an ofrep binary to measure instead of this checkout's release build, e.g. an older
-# commit's). wrk waits up to 10 s for an answer (--timeout), so slow answers count in the
+# Knobs: DURATION (default 10s), THREADS (2), CONNS (64), SMALL_N (6), FLAGS_N (10000), REPEAT
+# (3: each case runs REPEAT times, interleaved with nothing else; the table gives the median and
+# the range), BIN (an ofrep binary to measure instead of this checkout's release build, e.g. an
+# older commit's). wrk waits up to 10 s for an answer (--timeout), so slow answers count in the
 # percentiles instead of as errors.
 # Writes bench/out/serve-throughput.jsonl (one JSON object per case) and prints a table.
 set -euo pipefail
@@ -18,6 +18,7 @@ duration=${DURATION:-10s}
 threads=${THREADS:-2}
 conns=${CONNS:-64}
 flags_n=${FLAGS_N:-10000}
+small_n=${SMALL_N:-6}
 repeat=${REPEAT:-3}
 out=bench/out
 mkdir -p "$out"
@@ -34,7 +35,6 @@ stop_server() {
 }
 trap 'stop_server; rm -rf "$work"' EXIT
 
-python3 bench/gen-flags.py "$flags_n" >"$work/flags-$flags_n.json"
 body='{"context":{"targetingKey":"u"}}'
 
 # Starts the server (extra arguments passed on) and sets $url from its JSON listening line. The
@@ -94,12 +94,15 @@ run_case "demo ($demo_n flags), 304" "$(etag_of)"
 run_case "demo ($demo_n flags), 200, 1 connection" "" 1 1
 stop_server
 
-echo "# $flags_n flags (bench/gen-flags.py)"
-start_server --flags "$work/flags-$flags_n.json"
-run_case "$flags_n flags, 200" ""
-run_case "$flags_n flags, 304" "$(etag_of)"
-run_case "$flags_n flags, 200, 1 connection" "" 1 1
-stop_server
+for n in "$small_n" "$flags_n"; do
+  python3 bench/gen-flags.py "$n" >"$work/flags-$n.json"
+  echo "# $n flags (bench/gen-flags.py)"
+  start_server --flags "$work/flags-$n.json"
+  run_case "$n flags, 200" ""
+  run_case "$n flags, 304" "$(etag_of)"
+  run_case "$n flags, 200, 1 connection" "" 1 1
+  stop_server
+done
 
 python3 - "$results" "$repeat" <<'PY'
 import json, statistics, sys
