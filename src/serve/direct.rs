@@ -105,11 +105,10 @@ fn parse(read: &[u8]) -> Parsed {
 
 /// Lets the router answer `request` and writes the response to `io`. The client closing its end
 /// ends the response; bytes it sends after the request are read and ignored.
-pub async fn answer<IO>(mut io: IO, router: Router, request: Box<Request<Body>>)
+pub async fn answer<IO>(mut io: IO, mut router: Router, request: Box<Request<Body>>)
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut router = router;
     let Ok(response) = tower_service::Service::call(&mut router, *request).await;
     let (parts, body) = response.into_parts();
     let framing = Framing::of(parts.status, body.size_hint().exact());

@@ -155,8 +155,10 @@ impl Stream {
 
 /// One change event as a frame, bent by the SSE fault modes; rendered once per event.
 fn frame(faults: &Faults, event: &ChangeEvent) -> Bytes {
-    let render = || Bytes::from(render(faults, event));
-    event.frame.get_or_init(render).clone()
+    let rendered = event
+        .frame
+        .get_or_init(|| Bytes::from(render(faults, event)));
+    rendered.clone()
 }
 
 fn render(faults: &Faults, event: &ChangeEvent) -> String {
