@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::units::{parse_duration, parse_size};
+
 /// Check and watch OFREP servers: is the server right, and what does it do live?
 #[derive(Debug, Parser)]
 #[command(
@@ -283,43 +285,6 @@ pub struct ServeArgs {
     pub max_body_size: u64,
 }
 
-/// Parses `10s`, `250ms`, `1m30s` (humantime), and a bare number as seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
-    }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("`{text}` is not a duration ({e}); try `10s`, `500ms` or `2m`"))
-}
-
-/// Parses a byte size: a number with an optional `B`, `KiB`, `MiB`, `GiB` (or `KB`, `MB`, `GB`,
-/// read as powers of 1024 as well, since nobody means 1000 here).
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size; try `64MiB` or `1000000`"))?;
-    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        other => {
-            return Err(format!(
-                "`{other}` is not a size unit; use B, KiB, MiB or GiB"
-            ));
-        }
-    };
-    number
-        .checked_mul(factor)
-        .ok_or_else(|| format!("`{text}` is too large"))
-}
-
 const FETCH_EXAMPLES: &str = "\
 Examples:
   ofrep fetch --embedded
@@ -339,7 +304,7 @@ Exit codes:
   1  an error status, or a MUST-level finding
   2  ofrep could not do its job: usage, invalid URL, DNS, connection refused, TLS, timeout";
 
-pub(crate) const CONFORM_EXAMPLES: &str = "\
+const CONFORM_EXAMPLES: &str = "\
 Examples:
   ofrep conform --embedded                                   the suite against the built-in server
   ofrep conform https://staging.example.com -H \"Authorization: Bearer $TOKEN\" --junit conform.xml
@@ -380,7 +345,7 @@ Exit codes:
   1  --deadline passed first (the conditions still false are named)
   2  ofrep could not do its job: usage, connection, 401/403, an unusable first answer";
 
-pub(crate) const SERVE_EXAMPLES: &str = "\
+const SERVE_EXAMPLES: &str = "\
 Examples:
   ofrep serve                                  the demo flags on 127.0.0.1:8016
   ofrep serve --flags flags.json --port 0      your flagd file, watched, on a free port
@@ -425,20 +390,16 @@ mod tests {
     }
 
     #[test]
-    fn durations_accept_units_and_bare_seconds() {
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
-        assert!(parse_duration("soon").is_err());
-    }
-
-    #[test]
-    fn sizes_accept_binary_units() {
-        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
-        assert_eq!(parse_size("512 KiB"), Ok(512 << 10));
-        assert_eq!(parse_size("1000"), Ok(1000));
-        assert!(parse_size("1XB").is_err());
-        assert!(parse_size("MiB").is_err());
-        assert!(parse_size("99999999999999GiB").is_err());
+    fn the_help_text_lists_every_fault_with_its_check() {
+        let help = SERVE_EXAMPLES;
+        for (name, _, id) in crate::serve::FAULT_MODES {
+            let line = help.lines().position(|l| l.trim_start().starts_with(name));
+            let line = line.unwrap_or_else(|| panic!("`{name}` is missing from the serve help"));
+            let text: String = help.lines().skip(line).take(2).collect();
+            assert!(
+                text.contains(&format!("[{id}]")),
+                "`{name}` should name [{id}] in the help"
+            );
+        }
     }
 }

@@ -17,6 +17,7 @@ pub mod serve;
 pub mod sse;
 pub mod target;
 pub mod term;
+pub mod units;
 pub mod watch;
 
 pub use error::Error;
