@@ -98,3 +98,13 @@ impl Error {
         exit::ERROR
     }
 }
+
+/// The innermost cause of an error, which is the part that says what actually went wrong.
+/// reqwest's own messages contain the URL; sources below it do not.
+pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}

@@ -13,7 +13,7 @@ use reqwest::header::{
 };
 
 use super::parser::{Item, Limits, Parser};
-use crate::protocol::client::root_cause;
+use crate::error::root_cause;
 use crate::redact::Redactor;
 
 /// How much of a refusal's body is kept to show the user.
