@@ -7,13 +7,13 @@ use std::time::Instant;
 use crate::Outcome;
 use crate::cli::{ConformArgs, OutputFormat};
 use crate::commands::{Target, Ui};
-use crate::conform::checklist::{CHECKLIST, NOT_OBSERVABLE};
 use crate::conform::model::{ConformReport, Status};
 use crate::conform::runner::{self, RunOptions};
 use crate::conform::scenario::{self, Scenario};
 use crate::conform::steps::VOCABULARY;
 use crate::conform::world::{ChangeTrigger, RunEnv};
 use crate::error::Error;
+use crate::protocol::checklist::{CHECKLIST, NOT_OBSERVABLE};
 use crate::protocol::client::Client;
 use crate::report::conform::{self as render, Progress};
 use crate::report::pad;
@@ -54,11 +54,6 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
     let env = RunEnv {
         client: Client::new(resolved.client_config(base.clone(), args.max_body_size))?,
         base: base.clone(),
-        stream_http: reqwest::Client::builder()
-            .connect_timeout(resolved.timeout)
-            .build()
-            .map_err(|e| Error::network(format!("could not set up the stream client: {e}")))?,
-        timeout: resolved.timeout,
         context,
         trigger,
         redactor: ui.redactor,

@@ -11,7 +11,6 @@ use crate::protocol::checks;
 use crate::protocol::client::{Client, Request};
 use crate::protocol::event_streams;
 use crate::report::fetch::{self as render, FetchReport};
-use crate::report::verbose;
 
 pub async fn run(args: FetchArgs, ui: &Ui) -> Result<Outcome, Error> {
     let target = Target::open(&args.target, ui, None).await?;
@@ -29,7 +28,7 @@ pub async fn run(args: FetchArgs, ui: &Ui) -> Result<Outcome, Error> {
     let mut request = Request::new(endpoint, target.resolved.context.clone());
     request.if_none_match = args.if_none_match;
     let exchange = client.send(&request).await?;
-    for line in verbose::exchange_lines(&exchange, &ui.redactor) {
+    for line in exchange.transcript(&ui.redactor) {
         ui.trace(&line);
     }
     let context = target.resolved.context.clone();

@@ -35,8 +35,6 @@ pub async fn run(args: WatchArgs, ui: &Ui) -> Result<Outcome, Error> {
             ChangeDetectionArg::Polling => ChangeDetection::Polling,
         },
         poll_interval: Some(args.poll_interval).filter(|d| !d.is_zero()),
-        headers: resolved.headers.clone(),
-        timeout: resolved.timeout,
     };
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

@@ -1,7 +1,6 @@
 //! `conform`: scripted conformance scenarios (Gherkin) run against a server, one result per
 //! scenario, each named by the checklist id it proves.
 
-pub mod checklist;
 pub mod model;
 pub mod runner;
 pub mod scenario;

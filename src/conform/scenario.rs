@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use gherkin::{GherkinEnv, StepType};
 
-use super::checklist;
 use super::steps::{self, Action};
 use crate::error::Error;
+use crate::protocol::checklist;
 use crate::protocol::finding::Level;
 
 /// One scenario file's text and the name it is reported under.

@@ -7,7 +7,7 @@
 //! remembered value when the step runs), `{int}` digits, `{name}` a word to remember a value as,
 //! `{id}` a checklist id.
 
-use super::checklist;
+use crate::protocol::checklist;
 
 /// A matched step, ready to run.
 #[derive(Debug, Clone, PartialEq)]

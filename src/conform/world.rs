@@ -18,7 +18,6 @@ use crate::protocol::etag::{EntityTag, EtagVerdict};
 use crate::protocol::event_streams;
 use crate::protocol::wire;
 use crate::redact::Redactor;
-use crate::report::verbose;
 use crate::sse::connection::{self, ConnectRequest, Opened};
 use crate::sse::parser::{Event, Item, Limits, Problem};
 
@@ -76,7 +75,7 @@ impl ChangeTrigger {
                     .map_err(|e| {
                         format!(
                             "the trigger POST {shown} failed: {}",
-                            crate::protocol::client::root_cause(&e)
+                            crate::error::root_cause(&e)
                         )
                     })?;
                 if response.status().is_success() {
@@ -115,9 +114,6 @@ impl ChangeTrigger {
 pub struct RunEnv {
     pub client: Client,
     pub base: Url,
-    /// For streams: no total timeout, or it would cut every stream.
-    pub stream_http: reqwest::Client,
-    pub timeout: Duration,
     pub context: Map<String, Value>,
     pub trigger: Option<ChangeTrigger>,
     pub redactor: Redactor,
@@ -540,7 +536,7 @@ impl<'a> World<'a> {
                     .as_ref()
                     .ok_or("no trigger: pass --trigger-url or --trigger-cmd")?;
                 trigger
-                    .fire(&self.env.stream_http, &self.env.redactor)
+                    .fire(self.env.client.stream_http(), &self.env.redactor)
                     .await?;
                 self.evidence
                     .push("* a flag was changed through the trigger".to_owned());
@@ -720,7 +716,7 @@ impl<'a> World<'a> {
             .await
             .map_err(|e| e.to_string())?;
         self.evidence
-            .extend(verbose::exchange_lines(&exchange, &self.env.redactor));
+            .extend(exchange.transcript(&self.env.redactor));
         let status = exchange.answer.status;
         if status == 200 && exchange.answer.endpoint == Endpoint::Bulk {
             self.last_bulk = exchange.answer.body.json().cloned();
@@ -781,7 +777,7 @@ impl<'a> World<'a> {
             url: url.clone(),
             headers,
             last_event_id: last_event_id.clone(),
-            connect_timeout: self.env.timeout,
+            connect_timeout: self.env.client.config().timeout,
             limits: Limits::default(),
         };
         let shown = self.env.redactor.url(url.as_str()).into_owned();
@@ -790,7 +786,7 @@ impl<'a> World<'a> {
             .unwrap_or_default();
         self.evidence.push(format!("> GET {shown}{resume}"));
         Ok(
-            match connection::open(&self.env.stream_http, &request).await {
+            match connection::open(self.env.client.stream_http(), &request).await {
                 Ok(Opened::Stream(mut conn)) => {
                     let (status, content_type) = (conn.status, conn.content_type.clone());
                     self.evidence.push(format!(

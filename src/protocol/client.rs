@@ -9,7 +9,7 @@ use url::Url;
 
 use super::answer::{Answer, Body, Endpoint};
 use super::headers::Header;
-use crate::error::Error;
+use crate::error::{Error, root_cause};
 use crate::redact::Redactor;
 
 /// The most a body buffer is sized up front from Content-Length.
@@ -74,6 +74,31 @@ pub struct Exchange {
     pub elapsed: Duration,
 }
 
+impl Exchange {
+    /// The request and response lines, curl-style (`> ` sent, `< ` received), secrets redacted:
+    /// what `-v` shows and what a conform report keeps as evidence.
+    pub fn transcript(&self, redactor: &Redactor) -> Vec<String> {
+        let mut lines = vec![format!(
+            "> {} {}",
+            self.method,
+            redactor.url(self.url.as_str())
+        )];
+        lines.extend(
+            self.request_headers
+                .iter()
+                .map(|(n, v)| format!("> {n}: {}", redactor.header(n, v))),
+        );
+        lines.push(format!("< {} {}", self.answer.status, self.reason));
+        lines.extend(
+            self.answer
+                .headers
+                .iter()
+                .map(|(n, v)| format!("< {n}: {}", redactor.header(n, v))),
+        );
+        lines
+    }
+}
+
 /// An exchange whose body is still bytes.
 #[derive(Debug, Clone)]
 pub struct RawExchange {
@@ -128,27 +153,44 @@ impl RawExchange {
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
+    /// For event streams: a connect timeout but no total timeout, which would cut every stream.
+    stream_http: reqwest::Client,
     config: ClientConfig,
 }
 
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let setup_failed = |e: reqwest::Error| {
+            Error::network(format!(
+                "could not set up the HTTP client: {}",
+                root_cause(&e)
+            ))
+        };
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .user_agent(concat!("ofrep/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| {
-                Error::network(format!(
-                    "could not set up the HTTP client: {}",
-                    root_cause(&e)
-                ))
-            })?;
-        Ok(Self { http, config })
+            .map_err(setup_failed)?;
+        let stream_http = reqwest::Client::builder()
+            .connect_timeout(config.timeout)
+            .build()
+            .map_err(setup_failed)?;
+        Ok(Self {
+            http,
+            stream_http,
+            config,
+        })
     }
 
     pub fn config(&self) -> &ClientConfig {
         &self.config
+    }
+
+    /// The HTTP client for event streams and other long-lived requests (a trigger POST): the same
+    /// connect timeout, no total timeout.
+    pub fn stream_http(&self) -> &reqwest::Client {
+        &self.stream_http
     }
 
     /// The URL a request goes to: the base URL joined with the endpoint path and query.
@@ -330,16 +372,6 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-/// The innermost cause of an error, which is the part that says what actually went wrong.
-/// reqwest's own messages contain the URL; sources below it do not.
-pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = error;
-    while let Some(source) = current.source() {
-        current = source;
-    }
-    current.to_string()
 }
 
 /// Validates and normalises a base URL given by the user: http(s), no `/ofrep` path, ending in `/`.

@@ -2,6 +2,7 @@
 //! that grade what a server answered.
 
 pub mod answer;
+pub mod checklist;
 pub mod checks;
 pub mod client;
 pub mod context;

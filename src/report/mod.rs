@@ -3,7 +3,6 @@
 
 pub mod conform;
 pub mod fetch;
-pub mod verbose;
 pub mod watch;
 
 use anstyle::{AnsiColor, Style};

@@ -20,7 +20,6 @@ use crate::protocol::answer::Endpoint;
 use crate::protocol::checks::transport::is_retry_after;
 use crate::protocol::client::{Client, RawExchange, Request};
 use crate::protocol::event_streams;
-use crate::protocol::headers::Header;
 use crate::sse::parser::{Event, Problem};
 use stream::{StreamMsg, StreamTask};
 
@@ -40,9 +39,6 @@ pub struct WatchConfig {
     pub mode: ChangeDetection,
     /// `None` disables polling.
     pub poll_interval: Option<Duration>,
-    /// Sent with every stream request too (credentials).
-    pub headers: Vec<Header>,
-    pub timeout: Duration,
 }
 
 /// What started a refetch.
@@ -207,10 +203,6 @@ pub async fn run(config: WatchConfig, out: UnboundedSender<WatchEvent>) -> Resul
     let mut streams = Vec::new();
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
     if config.mode == ChangeDetection::Sse {
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.timeout)
-            .build()
-            .map_err(|e| Error::network(format!("could not set up the stream client: {e}")))?;
         let mut seen: Vec<Url> = Vec::new();
         for entry in event_streams::entries(&body, &config.base) {
             let followed = match (&entry.kind, &entry.resolved) {
@@ -226,9 +218,9 @@ pub async fn run(config: WatchConfig, out: UnboundedSender<WatchEvent>) -> Resul
                         let task = StreamTask {
                             stream: entry.index,
                             url: url.clone(),
-                            http: http.clone(),
-                            headers: config.headers.clone(),
-                            connect_timeout: config.timeout,
+                            http: config.client.stream_http().clone(),
+                            headers: config.client.config().headers.clone(),
+                            connect_timeout: config.client.config().timeout,
                         };
                         tasks.push(tokio::spawn(task.run(tx.clone())));
                         Ok(entry.index)
