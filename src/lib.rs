@@ -44,7 +44,7 @@ impl Outcome {
 
 /// Runs one command to completion.
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
-    let ui = commands::Ui::new(&cli.global);
+    let ui = report::Ui::new(&cli.global);
     match cli.command {
         Command::Conform(args) => {
             runtime(Threads::Many)?.block_on(commands::conform::run(args, &ui))

@@ -40,6 +40,12 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is too large"))
 }
 
+/// A duration as milliseconds with microsecond precision: the one number every JSON output
+/// (`elapsedMs`, `latencyMs`, `ms`, `durationMs`) uses for a duration.
+pub fn millis(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1e6).round() / 1e3
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

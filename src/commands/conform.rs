@@ -1,35 +1,32 @@
 //! `ofrep conform`: load the scenarios, resolve the target and the trigger, run, report, and map
 //! the results to an exit code.
 
-use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use crate::Outcome;
-use crate::cli::{ConformArgs, OutputFormat};
-use crate::commands::{Target, Ui};
+use crate::cli::ConformArgs;
+use crate::commands::Target;
 use crate::conform::model::{ConformReport, Status};
 use crate::conform::runner::{self, RunOptions};
 use crate::conform::scenario::{self, Scenario};
-use crate::conform::steps::VOCABULARY;
 use crate::conform::world::{ChangeTrigger, RunEnv};
 use crate::error::Error;
-use crate::protocol::checklist::{CHECKLIST, NOT_OBSERVABLE};
 use crate::protocol::client::Client;
-use crate::report::conform::{self as render, Progress};
-use crate::report::pad;
-use crate::term;
+use crate::report::Ui;
+use crate::report::conform::Reporter;
 
 /// The context scenarios use when the user gives none: a targeting key, as the spec requires.
 const DEFAULT_TARGETING_KEY: &str = "ofrep-conform";
 
 pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
+    let reporter = Reporter::new(ui);
     if args.list_steps {
-        print_steps()?;
+        reporter.steps()?;
         return Ok(Outcome::Success);
     }
     let scenarios = load(&args)?;
     if args.list {
-        print_list(&scenarios)?;
+        reporter.list(&scenarios)?;
         return Ok(Outcome::Success);
     }
     let tags = args.tags.as_deref().map(runner::parse_tags).transpose()?;
@@ -69,10 +66,7 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
         .iter()
         .filter(|s| runner::selected(options.tags.as_ref(), s))
         .count();
-    let progress = Progress::new(
-        total as u64,
-        term::use_progress(std::io::stderr().is_terminal(), &ui.env),
-    );
+    let progress = reporter.progress(total);
     let started = Instant::now();
     let results = runner::run(&env, scenarios, &options, &|result| {
         progress.finished(result)
@@ -88,27 +82,7 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
         args.strict,
     );
 
-    if let Some(path) = &args.junit {
-        let xml = render::junit(&report)
-            .map_err(|e| Error::file(format!("cannot render the JUnit report: {e}")))?;
-        std::fs::write(path, xml).map_err(|e| {
-            Error::file(format!(
-                "cannot write the JUnit report {}: {e}",
-                path.display()
-            ))
-        })?;
-    }
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    match ui.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &render::json(&report))
-                .map_err(std::io::Error::from)?;
-            writeln!(out)?;
-        }
-        OutputFormat::Human => render::human(&report, &mut out, &ui.out)?,
-    }
-    out.flush()?;
+    reporter.finish(&report, args.junit.as_deref())?;
 
     // An error outranks a failure: "could not check" must not read as "checked and wrong".
     let statuses: Vec<Status> = report.results.iter().map(|r| r.status).collect();
@@ -148,79 +122,4 @@ fn load(args: &ConformArgs) -> Result<Vec<Scenario>, Error> {
         scenarios.extend(scenario::parse(source)?.scenarios);
     }
     Ok(scenarios)
-}
-
-fn print_list(scenarios: &[Scenario]) -> Result<(), Error> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let width = scenarios.iter().map(|s| s.id.len()).max().unwrap_or(0);
-    let mut feature = "";
-    for scenario in scenarios {
-        if scenario.feature != feature {
-            feature = &scenario.feature;
-            writeln!(out, "\n{feature}")?;
-        }
-        let tags: Vec<String> = scenario
-            .tags
-            .iter()
-            .filter(|t| !t.starts_with("id:"))
-            .map(|t| format!("@{t}"))
-            .collect();
-        writeln!(
-            out,
-            "  {}  {}  ({})",
-            pad(&scenario.id, width),
-            scenario.name,
-            tags.join(" ")
-        )?;
-    }
-    let uncovered: Vec<&str> = CHECKLIST
-        .iter()
-        .map(|(id, _)| *id)
-        .filter(|id| !scenarios.iter().any(|s| s.id == *id))
-        .collect();
-    writeln!(
-        out,
-        "\nchecklist coverage: {} of {} ids",
-        CHECKLIST.len() - uncovered.len(),
-        CHECKLIST.len()
-    )?;
-    for id in uncovered {
-        let why = NOT_OBSERVABLE
-            .iter()
-            .find(|(known, _)| *known == id)
-            .map_or("no scenario", |(_, why)| why);
-        writeln!(out, "  not covered: {id}: {why}")?;
-    }
-    out.flush()?;
-    Ok(())
-}
-
-fn print_steps() -> Result<(), Error> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    writeln!(
-        out,
-        "Steps (Given sets up and skips the scenario when it does not hold; When acts; Then asserts)."
-    )?;
-    writeln!(
-        out,
-        "{{name}} inside a string is replaced by the value remembered as name."
-    )?;
-    let mut group = "";
-    for def in VOCABULARY {
-        if def.group != group {
-            group = def.group;
-            writeln!(out, "\n{group}")?;
-        }
-        writeln!(
-            out,
-            "  {}\n      {}\n      e.g. {}",
-            def.pattern,
-            def.help,
-            def.example.replace('\n', "\n           ")
-        )?;
-    }
-    out.flush()?;
-    Ok(())
 }

@@ -1,16 +1,15 @@
 //! `ofrep fetch`: one evaluation, everything it reveals.
 
-use std::io::Write;
-
 use crate::Outcome;
-use crate::cli::{FetchArgs, OutputFormat};
-use crate::commands::{Target, Ui};
+use crate::cli::FetchArgs;
+use crate::commands::Target;
 use crate::error::Error;
 use crate::protocol::answer::Endpoint;
 use crate::protocol::checks;
 use crate::protocol::client::{Client, Request};
 use crate::protocol::event_streams;
-use crate::report::fetch::{self as render, FetchReport};
+use crate::report::Ui;
+use crate::report::fetch::{FetchReport, Reporter};
 
 pub async fn run(args: FetchArgs, ui: &Ui) -> Result<Outcome, Error> {
     let target = Target::open(&args.target, ui, None).await?;
@@ -27,10 +26,9 @@ pub async fn run(args: FetchArgs, ui: &Ui) -> Result<Outcome, Error> {
     };
     let mut request = Request::new(endpoint, target.resolved.context.clone());
     request.if_none_match = args.if_none_match;
+    let reporter = Reporter::new(ui);
     let exchange = client.send(&request).await?;
-    for line in exchange.transcript(&ui.redactor) {
-        ui.trace(&line);
-    }
+    reporter.exchange(&exchange);
     let context = target.resolved.context.clone();
     target.close().await;
 
@@ -48,17 +46,7 @@ pub async fn run(args: FetchArgs, ui: &Ui) -> Result<Outcome, Error> {
         findings,
     };
 
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    match ui.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &render::json(&report, &ui.redactor))
-                .map_err(std::io::Error::from)?;
-            writeln!(out)?;
-        }
-        OutputFormat::Human => render::human(&report, &mut out, &ui.out, &ui.redactor)?,
-    }
-    out.flush()?;
+    reporter.result(&report)?;
     Ok(if report.passed() {
         Outcome::Success
     } else {

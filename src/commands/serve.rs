@@ -1,20 +1,15 @@
-//! `ofrep serve`: resolve the arguments, start the server, render its log, stop on Ctrl-C or
-//! SIGTERM.
-//!
-//! Human output goes to stderr (`listening on URL`, one line per request). With `-o json` every
-//! log event is a JSON Lines object on stdout, the first `{"type":"listening",...}`, so a script
-//! can read the bound address from a pipe. Tokens and header values are never logged.
+//! `ofrep serve`: resolve the arguments, start the server, hand its log to the reporter, stop on
+//! Ctrl-C or SIGTERM.
 
-use std::io::Write;
 use std::time::Duration;
-
-use serde_json::{Value, json};
 
 use crate::Error;
 use crate::Outcome;
-use crate::cli::{OutputFormat, ServeArgs};
-use crate::commands::{Ui, stop_signal};
-use crate::serve::{Fault, ServeConfig, ServeEvent, Server};
+use crate::cli::ServeArgs;
+use crate::commands::stop_signal;
+use crate::report::Ui;
+use crate::report::serve::Reporter;
+use crate::serve::{Fault, ServeConfig, Server};
 
 /// Turns raw arguments into a configuration, before any I/O.
 pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, Error> {
@@ -68,14 +63,14 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, Error> {
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: &ServeArgs, ui: &Ui) -> Result<Outcome, Error> {
     let config = resolve(args)?;
-    let output = ui.format;
+    let reporter = Reporter::new(ui);
     let (server, mut events) = Server::start(config).await?;
     // Rendering writes to stdout or stderr, which may be a pipe nobody drains. It runs on its own
     // thread so a blocked write can never keep the server from stopping on a signal.
     let (rendered, all_rendered) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
         while let Some(event) = events.blocking_recv() {
-            render(&event, output);
+            reporter.event(&event);
         }
         let _ = rendered.send(());
     });
@@ -86,107 +81,9 @@ pub async fn run(args: &ServeArgs, ui: &Ui) -> Result<Outcome, Error> {
     Ok(Outcome::Success)
 }
 
-fn render(event: &ServeEvent, output: OutputFormat) {
-    // A closed pipe must not stop the server, so write errors are ignored.
-    match output {
-        OutputFormat::Human => {
-            let _ = writeln!(std::io::stderr().lock(), "{}", human(event));
-        }
-        OutputFormat::Json => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{}", to_json(event));
-            let _ = stdout.flush();
-        }
-    }
-}
-
-pub fn human(event: &ServeEvent) -> String {
-    match event {
-        ServeEvent::Listening { url, .. } => {
-            format!("listening on {}", url.as_str().trim_end_matches('/'))
-        }
-        ServeEvent::Request {
-            method,
-            path,
-            status,
-            elapsed,
-        } => format!("{method} {path} {status} {}", millis(*elapsed)),
-        ServeEvent::Reloaded {
-            path,
-            etag,
-            event_id,
-        } => {
-            format!(
-                "reloaded {} (configuration {etag}, event {event_id})",
-                path.display()
-            )
-        }
-        ServeEvent::ReloadFailed { message, .. } => {
-            format!("reload failed, still serving the last good flags: {message}")
-        }
-        ServeEvent::Changed {
-            flag,
-            variant,
-            etag,
-            event_id,
-        } => {
-            format!("changed {flag} to {variant} (configuration {etag}, event {event_id})")
-        }
-        ServeEvent::StreamsDropped { count } => format!("dropped {count} event stream(s)"),
-        ServeEvent::Warning { message } => format!("warning: {message}"),
-    }
-}
-
-pub fn to_json(event: &ServeEvent) -> Value {
-    match event {
-        ServeEvent::Listening { addr, url } => json!({
-            "type": "listening",
-            "address": addr.to_string(),
-            "url": url.as_str().trim_end_matches('/'),
-        }),
-        ServeEvent::Request {
-            method,
-            path,
-            status,
-            elapsed,
-        } => json!({
-            "type": "request",
-            "method": method,
-            "path": path,
-            "status": status,
-            "ms": (elapsed.as_secs_f64() * 1e6).round() / 1e3,
-        }),
-        ServeEvent::Reloaded {
-            path,
-            etag,
-            event_id,
-        } => json!({
-            "type": "reloaded", "path": path.display().to_string(), "etag": etag, "eventId": event_id,
-        }),
-        ServeEvent::ReloadFailed { path, message } => json!({
-            "type": "reloadFailed", "path": path.display().to_string(), "message": message,
-        }),
-        ServeEvent::Changed {
-            flag,
-            variant,
-            etag,
-            event_id,
-        } => json!({
-            "type": "changed", "flag": flag, "variant": variant, "etag": etag, "eventId": event_id,
-        }),
-        ServeEvent::StreamsDropped { count } => json!({"type": "streamsDropped", "count": count}),
-        ServeEvent::Warning { message } => json!({"type": "warning", "message": message}),
-    }
-}
-
-fn millis(elapsed: Duration) -> String {
-    format!("{:.1}ms", elapsed.as_secs_f64() * 1000.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::SocketAddr;
 
     use crate::cli::{Cli, Command};
     use clap::Parser;
@@ -234,31 +131,5 @@ mod tests {
             let error = resolved(args).unwrap_err();
             assert!(matches!(error, Error::Usage { .. }), "{args:?}: {error}");
         }
-    }
-
-    #[test]
-    fn requests_render_as_one_line_each() {
-        let event = ServeEvent::Request {
-            method: "POST".into(),
-            path: "/ofrep/v1/evaluate/flags".into(),
-            status: 200,
-            elapsed: Duration::from_micros(420),
-        };
-        assert_eq!(human(&event), "POST /ofrep/v1/evaluate/flags 200 0.4ms");
-        assert_eq!(to_json(&event)["type"], "request");
-    }
-
-    #[test]
-    fn the_listening_line_has_address_and_url() {
-        let addr: SocketAddr = "127.0.0.1:8016".parse().unwrap();
-        let event = ServeEvent::Listening {
-            addr,
-            url: url::Url::parse("http://127.0.0.1:8016/").unwrap(),
-        };
-        assert_eq!(human(&event), "listening on http://127.0.0.1:8016");
-        assert_eq!(
-            to_json(&event),
-            json!({"type": "listening", "address": "127.0.0.1:8016", "url": "http://127.0.0.1:8016"})
-        );
     }
 }

@@ -5,7 +5,8 @@ use std::io::{self, Write};
 
 use serde_json::{Map, Value, json};
 
-use super::{Palette, ellipsize, millis, pad};
+use super::{Palette, Ui, ellipsize, millis, pad};
+use crate::cli::OutputFormat;
 use crate::protocol::answer::{Body, Endpoint};
 use crate::protocol::checks::entry_checks;
 use crate::protocol::client::Exchange;
@@ -46,6 +47,38 @@ impl FetchReport {
 
     fn body(&self) -> Option<&Value> {
         self.exchange.answer.body.json()
+    }
+}
+
+/// Everything `fetch` writes: the `-v` transcript on stderr, then the result on stdout in the
+/// format chosen once.
+pub struct Reporter<'a> {
+    ui: &'a Ui,
+}
+
+impl<'a> Reporter<'a> {
+    pub fn new(ui: &'a Ui) -> Self {
+        Self { ui }
+    }
+
+    /// The request and response lines, with `-v`.
+    pub fn exchange(&self, exchange: &Exchange) {
+        for line in exchange.transcript(&self.ui.redactor) {
+            self.ui.trace(&line);
+        }
+    }
+
+    pub fn result(&self, report: &FetchReport) -> io::Result<()> {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        match self.ui.format {
+            OutputFormat::Json => {
+                serde_json::to_writer_pretty(&mut out, &json(report, &self.ui.redactor))?;
+                writeln!(out)?;
+            }
+            OutputFormat::Human => human(report, &mut out, &self.ui.out, &self.ui.redactor)?,
+        }
+        out.flush()
     }
 }
 
@@ -103,7 +136,7 @@ pub fn json(report: &FetchReport, redactor: &Redactor) -> Value {
         },
         "status": answer.status,
         "reason": exchange.reason,
-        "elapsedMs": (exchange.elapsed.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+        "elapsedMs": crate::units::millis(exchange.elapsed),
         "etag": answer.etag(),
         "etagVerdict": etag_verdict_id(EtagVerdict::of(answer.etag())),
         "headers": headers,

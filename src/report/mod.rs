@@ -3,7 +3,11 @@
 
 pub mod conform;
 pub mod fetch;
+pub mod serve;
+mod ui;
 pub mod watch;
+
+pub use ui::Ui;
 
 use anstyle::{AnsiColor, Style};
 

@@ -1,23 +1,14 @@
-//! How `ofrep watch` shows its work: a timestamped block per change on stdout and connection
-//! states on stderr for people; one JSON object per line for programs (shapes in
-//! `schemas/watch.schema.json`).
+//! `watch` for people: a timestamped block per change on stdout, connection states, warnings
+//! and (with `-v`) events on stderr.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use serde_json::{Value, json};
-
-use super::{Palette, millis};
+use super::Line;
 use crate::diff::{ChangeKind, FlagChange, member_changes};
 use crate::protocol::etag::EtagVerdict;
 use crate::redact::Redactor;
+use crate::report::{Palette, ellipsize, millis};
 use crate::watch::{ConnectionState, StreamInfo, Trigger, WatchEvent};
-
-/// Where a rendered line goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Line {
-    Out(String),
-    Err(String),
-}
 
 /// Human lines for one event. `verbose` adds events, comments and unchanged refetches.
 pub fn human(
@@ -190,7 +181,7 @@ fn trigger_text(trigger: &Trigger) -> String {
 fn short(value: Option<&impl std::fmt::Display>) -> String {
     match value {
         None => "—".to_owned(),
-        Some(v) => super::ellipsize(&v.to_string(), 60),
+        Some(v) => ellipsize(&v.to_string(), 60),
     }
 }
 
@@ -283,247 +274,8 @@ fn state_text(state: &crate::diff::FlagState) -> String {
     }
 }
 
-/// Writes one JSON Lines line for an event; `false` for what only `-v` shows.
-pub fn write_json_line(
-    event: &WatchEvent,
-    at: SystemTime,
-    r: &Redactor,
-    verbose: bool,
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<bool> {
-    let Some(value) = json(event, at, r, verbose) else {
-        return Ok(false);
-    };
-    let line = value.to_string();
-    match event {
-        WatchEvent::Snapshot {
-            body, flags_span, ..
-        } => {
-            // The `flags` array goes out exactly as received, straight from the body: no JSON
-            // tree, no copy of what may be thousands of flags.
-            let flags = body.get(flags_span.clone()).unwrap_or(b"null");
-            let open = line.strip_suffix('}').unwrap_or(&line);
-            out.write_all(open.as_bytes())?;
-            out.write_all(b",\"flags\":")?;
-            out.write_all(flags)?;
-            out.write_all(b"}\n")?;
-        }
-        _ => writeln!(out, "{line}")?,
-    }
-    Ok(true)
-}
-
-/// One JSON Lines line for an event as a string (tests and small events).
-pub fn json_line(
-    event: &WatchEvent,
-    at: SystemTime,
-    r: &Redactor,
-    verbose: bool,
-) -> Option<String> {
-    let mut out = Vec::new();
-    match write_json_line(event, at, r, verbose, &mut out) {
-        Ok(true) => String::from_utf8(out)
-            .ok()
-            .map(|line| line.trim_end().to_owned()),
-        _ => None,
-    }
-}
-
-/// One JSON Lines object for an event (the snapshot without its `flags`, which
-/// [`json_line`] adds), or `None` for what only `-v` shows.
-fn json(event: &WatchEvent, at: SystemTime, r: &Redactor, verbose: bool) -> Option<Value> {
-    let ts = humantime::format_rfc3339_millis(at).to_string();
-    let ms = |d: &Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
-    let value = match event {
-        WatchEvent::Snapshot {
-            etag,
-            flags,
-            streams,
-            polling,
-            ..
-        } => json!({
-            "type": "snapshot",
-            "ts": ts,
-            "etag": etag,
-            "flagCount": flags.len(),
-            "streams": streams.iter().map(|s| json!({
-                "index": s.index,
-                "type": s.kind,
-                "url": s.url.as_ref().ok().map(|u| r.url(u.as_str()).into_owned()),
-                "following": s.followed.is_ok(),
-                "reason": s.followed.as_ref().err(),
-            })).collect::<Vec<_>>(),
-            "pollingMs": polling.as_ref().map(|d| d.as_millis() as u64),
-        }),
-        WatchEvent::Connection { stream, url, state } => {
-            let (name, delay, reason) = match state {
-                ConnectionState::Connected => ("connected", None, None),
-                ConnectionState::Reconnecting { delay, reason } => (
-                    "reconnecting",
-                    Some(ms(delay)),
-                    Some(r.url(reason).into_owned()),
-                ),
-                ConnectionState::Stopped { reason } => {
-                    ("stopped", None, Some(r.url(reason).into_owned()))
-                }
-                ConnectionState::FellBackToPolling { interval } => {
-                    ("polling", interval.as_ref().map(ms), None)
-                }
-                ConnectionState::Recovered => ("recovered", None, None),
-            };
-            json!({
-                "type": "connection",
-                "ts": ts,
-                "stream": stream,
-                "url": url.as_ref().map(|u| r.url(u.as_str()).into_owned()),
-                "state": name,
-                "delayMs": delay,
-                "reason": reason,
-            })
-        }
-        WatchEvent::Event {
-            stream,
-            id,
-            event_type,
-            data,
-        } => {
-            json!({"type": "event", "ts": ts, "stream": stream, "id": id, "eventType": event_type, "data": data})
-        }
-        WatchEvent::Change {
-            trigger,
-            etag,
-            latency,
-            changes,
-            ..
-        } => json!({
-            "type": "change",
-            "ts": ts,
-            "trigger": trigger.name(),
-            "eventId": match trigger { Trigger::Sse { event_id, .. } => event_id.clone(), _ => None },
-            "etag": etag,
-            "latencyMs": ms(latency),
-            "changes": changes,
-        }),
-        WatchEvent::Unchanged {
-            trigger,
-            status,
-            latency,
-        } => json!({
-            "type": "unchanged", "ts": ts, "trigger": trigger.name(), "status": status, "latencyMs": ms(latency),
-        }),
-        WatchEvent::Warning { id, message } => {
-            json!({"type": "warning", "ts": ts, "id": id, "message": r.url(message)})
-        }
-        WatchEvent::Comment { stream, text } if verbose => {
-            json!({"type": "comment", "ts": ts, "stream": stream, "text": text})
-        }
-        WatchEvent::Comment { .. } => return None,
-    };
-    Some(value)
-}
-
 /// `HH:MM:SS.mmm` in UTC, the start of every human line.
 fn clock(at: SystemTime) -> String {
     let stamp = humantime::format_rfc3339_millis(at).to_string();
     stamp.get(11..23).unwrap_or(&stamp).to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::diff::{diff, flag_set};
-
-    fn changes(before: Value, after: Value) -> Vec<FlagChange> {
-        diff(
-            &flag_set(before.as_array().unwrap()),
-            &flag_set(after.as_array().unwrap()),
-        )
-    }
-
-    #[test]
-    fn changed_values_show_old_and_new_with_variant_and_reason() {
-        let c = changes(
-            json!([{"key": "a", "value": false, "variant": "off", "reason": "STATIC"}]),
-            json!([{"key": "a", "value": true, "variant": "on", "reason": "TARGETING_MATCH"}]),
-        );
-        let lines = change_lines(&c[0], &Palette::new(false));
-        assert_eq!(
-            lines,
-            [
-                "  ~ a: false → true  (variant \"off\" → \"on\", reason \"STATIC\" → \"TARGETING_MATCH\")"
-            ]
-        );
-    }
-
-    #[test]
-    fn objects_are_shown_member_by_member() {
-        let c = changes(
-            json!([{"key": "theme", "value": {"accent": "#05f", "bg": "#fff"}, "reason": "STATIC"}]),
-            json!([{"key": "theme", "value": {"accent": "#f50", "bg": "#fff"}, "reason": "STATIC"}]),
-        );
-        assert_eq!(
-            change_lines(&c[0], &Palette::new(false)),
-            ["  ~ theme", "    ~ theme.accent: \"#05f\" → \"#f50\""]
-        );
-    }
-
-    #[test]
-    fn added_and_removed_flags_say_so() {
-        let c = changes(
-            json!([{"key": "old", "value": 1}]),
-            json!([{"key": "new", "errorCode": "GENERAL"}]),
-        );
-        let p = Palette::new(false);
-        assert_eq!(change_lines(&c[0], &p), ["  + new: error \"GENERAL\""]);
-        assert_eq!(change_lines(&c[1], &p), ["  - old (was 1)"]);
-    }
-
-    #[test]
-    fn json_change_lines_carry_trigger_etag_latency_and_changes() {
-        let c = changes(
-            json!([{"key": "a", "value": 1}]),
-            json!([{"key": "a", "value": 2}]),
-        );
-        let event = WatchEvent::Change {
-            trigger: Trigger::Sse {
-                stream: 0,
-                event_id: Some("7".into()),
-                etag: None,
-                last_modified: None,
-            },
-            etag: Some("\"e\"".into()),
-            latency: Duration::from_micros(1500),
-            changes: c,
-        };
-        let line = json_line(&event, SystemTime::UNIX_EPOCH, &Redactor::default(), false).unwrap();
-        let value: Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(value["type"], "change");
-        assert_eq!(value["ts"], "1970-01-01T00:00:00.000Z");
-        assert_eq!(value["trigger"], "sse");
-        assert_eq!(value["eventId"], "7");
-        assert_eq!(value["latencyMs"], 1.5);
-        assert_eq!(
-            value["changes"][0],
-            json!({"key": "a", "kind": "changed", "before": {"value": 1}, "after": {"value": 2}})
-        );
-    }
-
-    #[test]
-    fn stream_urls_are_redacted_in_both_modes() {
-        let url = url::Url::parse("https://sse.example.com/s?token=sekrit").unwrap();
-        let event = WatchEvent::Connection {
-            stream: Some(0),
-            url: Some(url),
-            state: ConnectionState::Connected,
-        };
-        let r = Redactor::default();
-        let p = Palette::new(false);
-        let human_text = format!(
-            "{:?}",
-            human(&event, SystemTime::UNIX_EPOCH, &p, &p, &r, true)
-        );
-        assert!(!human_text.contains("sekrit"), "{human_text}");
-        let json_text = json_line(&event, SystemTime::UNIX_EPOCH, &r, true).unwrap();
-        assert!(!json_text.contains("sekrit"), "{json_text}");
-    }
 }

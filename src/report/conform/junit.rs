@@ -1,0 +1,70 @@
+//! The JUnit XML for `conform --junit`.
+
+use quick_junit::{
+    NonSuccessKind, Property, Report, SerializeError, TestCase, TestCaseStatus, TestSuite,
+};
+
+use super::{by_feature, comparison};
+use crate::conform::model::{ConformReport, ScenarioResult, Status};
+
+/// The JUnit XML for `--junit PATH`: a test suite per feature, a test case per scenario named
+/// by its check id (so CI dashboards and the checklist agree), the feature as its classname and
+/// the scenario's name, level and location as properties. A failure becomes `<failure>`, a
+/// scenario that could not run `<error>`, a skip `<skipped>` with its reason; a warning passes
+/// with a `<system-out>` that starts `warning:`, since JUnit has no warning state and a SHOULD
+/// must not break a build unless `--strict` (which has already turned warnings into failures).
+/// No timestamps are written: the report is the same for the same results.
+pub fn junit(report: &ConformReport) -> Result<String, SerializeError> {
+    let mut junit = Report::new("ofrep conform");
+    junit.set_time(report.duration);
+    for (feature, results) in by_feature(&report.results) {
+        let mut suite = TestSuite::new(feature);
+        suite.add_test_cases(results.into_iter().map(test_case));
+        junit.add_test_suite(suite);
+    }
+    junit.to_string()
+}
+
+fn test_case(result: &ScenarioResult) -> TestCase {
+    let text = junit_text(result);
+    let status = match result.status {
+        Status::Pass | Status::Warn => TestCaseStatus::success(),
+        Status::Fail => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            // The level as the failure's type: under --strict it tells a SHOULD from a MUST.
+            status.set_type(result.level.as_str());
+            status
+        }
+        Status::Error => TestCaseStatus::non_success(NonSuccessKind::Error),
+        Status::Skip => TestCaseStatus::skipped(),
+    };
+    let mut case = TestCase::new(result.id.as_str(), status);
+    if matches!(result.status, Status::Fail | Status::Error | Status::Skip) {
+        case.status.set_message(result.message.as_str());
+    }
+    if matches!(result.status, Status::Fail | Status::Error) {
+        case.status.set_description(text.as_str());
+    }
+    if result.status == Status::Warn {
+        case.set_system_out(format!("warning: {text}"));
+    }
+    case.set_classname(result.feature.as_str())
+        .set_time(result.duration)
+        .add_properties([
+            Property::new("scenario", result.scenario.as_str()),
+            Property::new("level", result.level.as_str()),
+            Property::new("location", result.location.as_str()),
+        ]);
+    case
+}
+
+/// The text under a `<failure>` or `<error>` (and after `warning:`): the message again, since
+/// some consumers show only the element's text and not its `message` attribute, then expected
+/// against actual, then the evidence.
+fn junit_text(result: &ScenarioResult) -> String {
+    std::iter::once(result.message.clone())
+        .chain(comparison(result))
+        .chain(result.evidence.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
