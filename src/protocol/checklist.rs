@@ -81,3 +81,104 @@ pub fn level_of(id: &str) -> Option<Level> {
         .find(|(known, _)| *known == id)
         .map(|(_, level)| *level)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The source of every module that builds findings, read at compile time.
+    const CHECK_SOURCES: &[(&str, &str)] = &[
+        ("bulk.rs", include_str!("checks/bulk.rs")),
+        ("evaluation.rs", include_str!("checks/evaluation.rs")),
+        ("single.rs", include_str!("checks/single.rs")),
+        ("sse.rs", include_str!("checks/sse.rs")),
+        ("streams.rs", include_str!("checks/streams.rs")),
+        ("transport.rs", include_str!("checks/transport.rs")),
+    ];
+
+    /// The string literal that opens each `Finding::new(` call.
+    fn literal_ids(source: &str) -> Vec<&str> {
+        source
+            .split("Finding::new(")
+            .skip(1)
+            .filter_map(|call| call.trim_start().strip_prefix('"')?.split('"').next())
+            .collect()
+    }
+
+    #[test]
+    fn every_finding_names_an_id_of_the_table() {
+        let mut seen = 0;
+        for (file, source) in CHECK_SOURCES {
+            for id in literal_ids(source) {
+                assert!(level_of(id).is_some(), "{file}: `{id}` is not in CHECKLIST");
+                seen += 1;
+            }
+        }
+        // The scan itself must have found the calls, or this test would pass on nothing.
+        assert!(
+            seen > 40,
+            "only {seen} findings found: has Finding::new been renamed?"
+        );
+    }
+
+    #[test]
+    fn ids_appear_once_and_not_observable_ones_are_in_the_table() {
+        for (i, (id, _)) in CHECKLIST.iter().enumerate() {
+            assert!(
+                !CHECKLIST[..i].iter().any(|(other, _)| other == id),
+                "`{id}` twice"
+            );
+        }
+        for (id, _) in NOT_OBSERVABLE {
+            assert!(level_of(id).is_some(), "`{id}` is not in CHECKLIST");
+        }
+    }
+
+    /// The server rules of `shared/ofrep-checklist.md` (every table before the provider
+    /// section): `(id, level)` per row.
+    fn shared_server_rules(text: &str) -> Vec<(String, Level)> {
+        let server = text
+            .split("## What a static-context provider")
+            .next()
+            .unwrap_or(text);
+        server
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let (id, level) = (*cells.get(1)?, *cells.get(2)?);
+                let level = match level.split_whitespace().next()? {
+                    "MUST" => Level::Must,
+                    "SHOULD" => Level::Should,
+                    "INFO" => Level::Info,
+                    _ => return None,
+                };
+                Some((id.to_owned(), level))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_table_matches_the_shared_checklist() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/ofrep-checklist.md");
+        let Ok(text) = std::fs::read_to_string(path) else {
+            // A clone outside the workspace has no shared/ beside it; CI and developers do.
+            eprintln!("skipped: {path} is not there");
+            return;
+        };
+        let shared = shared_server_rules(&text);
+        assert!(
+            shared.len() > 40,
+            "only {} rules read from {path}",
+            shared.len()
+        );
+        for (id, level) in &shared {
+            assert_eq!(level_of(id), Some(*level), "`{id}` in the shared checklist");
+        }
+        for (id, _) in CHECKLIST {
+            assert!(
+                shared.iter().any(|(known, _)| known == id),
+                "`{id}` is not in the shared checklist"
+            );
+        }
+    }
+}

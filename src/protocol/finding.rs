@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use super::checklist;
+
 /// How a finding grades, from the checklist: MUST fails, SHOULD warns, INFO never grades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -30,26 +32,14 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn must(id: &'static str, message: impl Into<String>) -> Self {
+    /// A finding against checklist requirement `id`, graded at the level the checklist gives it
+    /// ([`checklist::CHECKLIST`]), so no call site can grade a requirement differently.
+    pub fn new(id: &'static str, message: impl Into<String>) -> Self {
+        let level = checklist::level_of(id);
+        debug_assert!(level.is_some(), "`{id}` is not in the checklist table");
         Self {
             id,
-            level: Level::Must,
-            message: message.into(),
-        }
-    }
-
-    pub fn should(id: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            id,
-            level: Level::Should,
-            message: message.into(),
-        }
-    }
-
-    pub fn info(id: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            id,
-            level: Level::Info,
+            level: level.unwrap_or(Level::Must),
             message: message.into(),
         }
     }

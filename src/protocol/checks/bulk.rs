@@ -18,40 +18,40 @@ pub fn shape(answer: &Answer) -> Vec<Finding> {
         return vec![];
     };
     let Some(object) = body.as_object() else {
-        return vec![Finding::must("bulk-shape", "200 body is not a JSON object")];
+        return vec![Finding::new("bulk-shape", "200 body is not a JSON object")];
     };
     let Some(flags) = object.get("flags") else {
-        return vec![Finding::must("bulk-shape", "200 body has no `flags` array")];
+        return vec![Finding::new("bulk-shape", "200 body has no `flags` array")];
     };
     let Some(items) = flags.as_array() else {
-        return vec![Finding::must("bulk-shape", "`flags` is not an array")];
+        return vec![Finding::new("bulk-shape", "`flags` is not an array")];
     };
     let mut findings = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let label = item_label(index, item);
         if !item.is_object() {
-            findings.push(Finding::must(
+            findings.push(Finding::new(
                 "bulk-shape",
                 format!("{label} is not an object"),
             ));
             continue;
         }
         if !item.get("key").is_some_and(Value::is_string) {
-            findings.push(Finding::must(
+            findings.push(Finding::new(
                 "bulk-shape",
                 format!("{label} has no string `key`"),
             ));
         }
         match (item.get("reason"), item.get("errorCode")) {
-            (None, None) => findings.push(Finding::must(
+            (None, None) => findings.push(Finding::new(
                 "bulk-shape",
                 format!("{label} has neither `reason` (success) nor `errorCode` (failure)"),
             )),
-            (Some(reason), _) if !reason.is_string() => findings.push(Finding::must(
+            (Some(reason), _) if !reason.is_string() => findings.push(Finding::new(
                 "bulk-shape",
                 format!("{label}: `reason` is not a string"),
             )),
-            (_, Some(code)) if !code.is_string() => findings.push(Finding::must(
+            (_, Some(code)) if !code.is_string() => findings.push(Finding::new(
                 "bulk-shape",
                 format!("{label}: `errorCode` is not a string"),
             )),
@@ -118,7 +118,7 @@ pub fn error_400_shape(answer: &Answer) -> Vec<Finding> {
     if body.get("errorCode").is_some_and(Value::is_string) {
         return vec![];
     }
-    vec![Finding::must(
+    vec![Finding::new(
         "bulk-400-shape",
         "400 body has no string `errorCode`",
     )]
@@ -127,7 +127,7 @@ pub fn error_400_shape(answer: &Answer) -> Vec<Finding> {
 /// bulk-etag-present: a 200 carries an ETag, or clients can never get a 304.
 pub fn etag_present(answer: &Answer) -> Vec<Finding> {
     if answer.status == 200 && answer.etag().is_none() {
-        return vec![Finding::should(
+        return vec![Finding::new(
             "bulk-etag-present",
             "200 without an ETag: polling clients re-download every flag every time",
         )];
@@ -143,7 +143,7 @@ pub fn etag_syntax(answer: &Answer) -> Vec<Finding> {
     if !matches!(answer.status, 200 | 304) || EtagVerdict::of(Some(etag)) != EtagVerdict::Invalid {
         return vec![];
     }
-    vec![Finding::should(
+    vec![Finding::new(
         "bulk-etag-syntax",
         format!(
             "ETag `{etag}` is not an RFC 9110 entity-tag; quote it: `\"{}\"`",
@@ -158,7 +158,7 @@ pub fn no_body_on_304(answer: &Answer) -> Vec<Finding> {
         return vec![];
     }
     body_evidence(answer)
-        .map(|e| vec![Finding::must("bulk-304-no-body", e)])
+        .map(|e| vec![Finding::new("bulk-304-no-body", e)])
         .unwrap_or_default()
 }
 
@@ -193,10 +193,7 @@ pub fn body_evidence(answer: &Answer) -> Option<String> {
 /// bulk-304-etag: a 304 repeats the ETag (RFC 9110 §15.4.5).
 pub fn etag_on_304(answer: &Answer) -> Vec<Finding> {
     if answer.status == 304 && answer.etag().is_none() {
-        return vec![Finding::should(
-            "bulk-304-etag",
-            "304 without an ETag header",
-        )];
+        return vec![Finding::new("bulk-304-etag", "304 without an ETag header")];
     }
     vec![]
 }

@@ -30,7 +30,7 @@ pub fn all(evaluation: &Value, label: &str) -> Vec<Finding> {
 /// never null or an array.
 pub fn value_type(evaluation: &Value, label: &str) -> Vec<Finding> {
     match evaluation.get("value") {
-        Some(v @ (Value::Null | Value::Array(_))) => vec![Finding::must(
+        Some(v @ (Value::Null | Value::Array(_))) => vec![Finding::new(
             "single-value-type",
             format!(
                 "{label}: `value` is {}; it must be a boolean, string, number or object, or absent",
@@ -44,7 +44,7 @@ pub fn value_type(evaluation: &Value, label: &str) -> Vec<Finding> {
 /// reason-known: `reason` is one of OpenFeature's reasons.
 pub fn reason_known(evaluation: &Value, label: &str) -> Vec<Finding> {
     match evaluation.get("reason").and_then(Value::as_str) {
-        Some(reason) if !KNOWN_REASONS.contains(&reason) => vec![Finding::should(
+        Some(reason) if !KNOWN_REASONS.contains(&reason) => vec![Finding::new(
             "reason-known",
             format!(
                 "{label}: reason `{reason}` is not one of {}",
@@ -62,7 +62,7 @@ pub fn metadata_values(metadata: Option<&Value>, label: &str) -> Vec<Finding> {
         return vec![];
     };
     let Some(object) = metadata.as_object() else {
-        return vec![Finding::must(
+        return vec![Finding::new(
             "metadata-values",
             format!(
                 "{label}: `metadata` is {}, not an object",
@@ -74,7 +74,7 @@ pub fn metadata_values(metadata: Option<&Value>, label: &str) -> Vec<Finding> {
         .iter()
         .filter(|(_, v)| !(v.is_boolean() || v.is_string() || v.is_number()))
         .map(|(k, v)| {
-            Finding::must(
+            Finding::new(
                 "metadata-values",
                 format!(
                     "{label}: metadata `{k}` is {}; only booleans, strings and numbers are allowed",

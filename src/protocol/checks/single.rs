@@ -22,7 +22,7 @@ pub fn shape(answer: &Answer) -> Vec<Finding> {
         return vec![];
     };
     if !body.is_object() {
-        return vec![Finding::must(
+        return vec![Finding::new(
             "single-shape",
             "200 body is not a JSON object",
         )];
@@ -30,14 +30,14 @@ pub fn shape(answer: &Answer) -> Vec<Finding> {
     let mut findings = Vec::new();
     for field in ["key", "reason"] {
         if !body.get(field).is_some_and(Value::is_string) {
-            findings.push(Finding::must(
+            findings.push(Finding::new(
                 "single-shape",
                 format!("200 body has no string `{field}`"),
             ));
         }
     }
     if body.get("variant").is_some_and(|v| !v.is_string()) {
-        findings.push(Finding::must(
+        findings.push(Finding::new(
             "single-shape",
             "`variant` is present but not a string",
         ));
@@ -66,21 +66,21 @@ fn error_shape(answer: &Answer, status: u16, id: &'static str, allowed: &[&str])
     };
     let mut findings = Vec::new();
     if !body.get("key").is_some_and(Value::is_string) {
-        findings.push(Finding::must(
+        findings.push(Finding::new(
             id,
             format!("{status} body has no string `key`"),
         ));
     }
     match body.get("errorCode").and_then(Value::as_str) {
         Some(code) if allowed.contains(&code) => {}
-        Some(code) => findings.push(Finding::must(
+        Some(code) => findings.push(Finding::new(
             id,
             format!(
                 "{status} errorCode `{code}` is not {}",
                 allowed.join(" or ")
             ),
         )),
-        None => findings.push(Finding::must(
+        None => findings.push(Finding::new(
             id,
             format!("{status} body has no string `errorCode`"),
         )),

@@ -15,13 +15,13 @@ pub fn event(event: &Event) -> Vec<Finding> {
     };
     let mut findings = Vec::new();
     if event.event_type != "message" {
-        findings.push(Finding::must(
+        findings.push(Finding::new(
             "sse-event-message",
             format!("{label} is named `{}`; OFREP events are `message`, or browser providers never see them", event.event_type),
         ));
     }
     if event.id.is_none() {
-        findings.push(Finding::should(
+        findings.push(Finding::new(
             "sse-id",
             format!("{label}: no `id`, so clients cannot resume with Last-Event-ID"),
         ));
@@ -29,14 +29,14 @@ pub fn event(event: &Event) -> Vec<Finding> {
     let data: Value = match serde_json::from_str(&event.data) {
         Ok(Value::Object(map)) => Value::Object(map),
         Ok(other) => {
-            findings.push(Finding::must(
+            findings.push(Finding::new(
                 "sse-data-json",
                 format!("{label}: data is {}, not a JSON object", kind_of(&other)),
             ));
             return findings;
         }
         Err(e) => {
-            findings.push(Finding::must(
+            findings.push(Finding::new(
                 "sse-data-json",
                 format!("{label}: data is not JSON ({e})"),
             ));
@@ -45,17 +45,17 @@ pub fn event(event: &Event) -> Vec<Finding> {
     };
     match data.get("type") {
         Some(Value::String(_)) => {}
-        Some(other) => findings.push(Finding::must(
+        Some(other) => findings.push(Finding::new(
             "sse-type",
             format!("{label}: `type` is {}, not a string", kind_of(other)),
         )),
-        None => findings.push(Finding::must(
+        None => findings.push(Finding::new(
             "sse-type",
             format!("{label}: data has no `type`"),
         )),
     }
     if let Some(etag) = data.get("etag").filter(|e| !e.is_string()) {
-        findings.push(Finding::must(
+        findings.push(Finding::new(
             "sse-etag-type",
             format!("{label}: `etag` is {}, not a string", kind_of(etag)),
         ));
@@ -63,11 +63,11 @@ pub fn event(event: &Event) -> Vec<Finding> {
     match data.get("lastModified") {
         None => {}
         Some(Value::Number(n)) if n.is_u64() => {}
-        Some(Value::String(s)) if is_iso8601_date_time(s) => findings.push(Finding::should(
+        Some(Value::String(s)) if is_iso8601_date_time(s) => findings.push(Finding::new(
             "sse-last-modified-seconds",
             format!("{label}: `lastModified` is a date string; Unix seconds are preferred"),
         )),
-        Some(other) => findings.push(Finding::must(
+        Some(other) => findings.push(Finding::new(
             "sse-last-modified",
             format!("{label}: `lastModified` is `{other}`; it must be Unix seconds (an integer ≥ 0) or an ISO 8601 date-time"),
         )),
@@ -80,8 +80,8 @@ pub fn stream(problems: &[Problem]) -> Vec<Finding> {
     problems
         .iter()
         .filter_map(|problem| match problem {
-            Problem::InvalidUtf8 { .. } => Some(Finding::must("sse-utf8", problem.to_string())),
-            Problem::InvalidRetry { .. } => Some(Finding::must("sse-retry", problem.to_string())),
+            Problem::InvalidUtf8 { .. } => Some(Finding::new("sse-utf8", problem.to_string())),
+            Problem::InvalidRetry { .. } => Some(Finding::new("sse-retry", problem.to_string())),
             _ => None,
         })
         .collect()

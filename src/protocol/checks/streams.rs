@@ -20,20 +20,20 @@ pub fn all(answer: &Answer) -> Vec<Finding> {
     };
     let mut findings = legacy_sse(body);
     let Some(streams) = body.get("eventStreams") else {
-        findings.push(Finding::info(
+        findings.push(Finding::new(
             "streams-optional",
             "no `eventStreams`: clients poll for changes",
         ));
         return findings;
     };
     let Some(list) = streams.as_array() else {
-        findings.push(Finding::must(
+        findings.push(Finding::new(
             "streams-shape",
             format!("`eventStreams` is {}, not an array", kind_of(streams)),
         ));
         return findings;
     };
-    findings.push(Finding::info(
+    findings.push(Finding::new(
         "streams-optional",
         format!(
             "{} event stream(s) advertised: clients are notified of changes",
@@ -49,7 +49,7 @@ pub fn all(answer: &Answer) -> Vec<Finding> {
 /// streams-legacy-sse: a draft-era `sse` field instead of `eventStreams`.
 fn legacy_sse(body: &Value) -> Vec<Finding> {
     if body.get("sse").is_some() && body.get("eventStreams").is_none() {
-        return vec![Finding::should(
+        return vec![Finding::new(
             "streams-legacy-sse",
             "the answer has a draft-era `sse` field; ADR-0008 names it `eventStreams`, which clients look for",
         )];
@@ -61,7 +61,7 @@ fn legacy_sse(body: &Value) -> Vec<Finding> {
 pub fn entry_checks(index: usize, entry: &Value) -> Vec<Finding> {
     let label = format!("eventStreams[{index}]");
     let Some(object) = entry.as_object() else {
-        return vec![Finding::must(
+        return vec![Finding::new(
             "streams-shape",
             format!("{label} is {}, not an object", kind_of(entry)),
         )];
@@ -69,27 +69,27 @@ pub fn entry_checks(index: usize, entry: &Value) -> Vec<Finding> {
     let mut findings = Vec::new();
     match object.get("type") {
         Some(Value::String(kind)) if !KNOWN_TYPES.contains(&kind.as_str()) => {
-            findings.push(Finding::info(
+            findings.push(Finding::new(
                 "streams-unknown-type",
                 format!("{label} has type `{kind}`, which clients ignore"),
             ))
         }
         Some(Value::String(_)) => {}
-        Some(other) => findings.push(Finding::must(
+        Some(other) => findings.push(Finding::new(
             "streams-shape",
             format!("{label}: `type` is {}, not a string", kind_of(other)),
         )),
-        None => findings.push(Finding::must(
+        None => findings.push(Finding::new(
             "streams-shape",
             format!("{label} has no `type`"),
         )),
     }
     match (object.get("url"), object.get("endpoint")) {
-        (Some(_), Some(_)) => findings.push(Finding::must(
+        (Some(_), Some(_)) => findings.push(Finding::new(
             "streams-one-of",
             format!("{label} has both `url` and `endpoint`"),
         )),
-        (None, None) => findings.push(Finding::must(
+        (None, None) => findings.push(Finding::new(
             "streams-one-of",
             format!("{label} has neither `url` nor `endpoint`"),
         )),
@@ -99,7 +99,7 @@ pub fn entry_checks(index: usize, entry: &Value) -> Vec<Finding> {
     if let Some(delay) = object.get("inactivityDelaySec")
         && delay.as_u64().is_none_or(|n| n < 1)
     {
-        findings.push(Finding::must(
+        findings.push(Finding::new(
             "streams-inactivity",
             format!("{label}: `inactivityDelaySec` is `{delay}`; it must be an integer ≥ 1"),
         ));
@@ -117,7 +117,7 @@ fn url_check(label: &str, url: &Value) -> Vec<Finding> {
         },
     };
     problem
-        .map(|p| vec![Finding::must("streams-url", format!("{label}: {p}"))])
+        .map(|p| vec![Finding::new("streams-url", format!("{label}: {p}"))])
         .unwrap_or_default()
 }
 
@@ -125,7 +125,7 @@ fn url_check(label: &str, url: &Value) -> Vec<Finding> {
 /// non-empty absolute origin.
 fn endpoint_check(label: &str, endpoint: &Value) -> Vec<Finding> {
     let Some(object) = endpoint.as_object() else {
-        return vec![Finding::must(
+        return vec![Finding::new(
             "streams-request-uri",
             format!(
                 "{label}: `endpoint` is {}, not an object",
@@ -136,18 +136,18 @@ fn endpoint_check(label: &str, endpoint: &Value) -> Vec<Finding> {
     let mut findings = Vec::new();
     match object.get("requestUri") {
         Some(Value::String(uri)) if uri.starts_with('/') => {}
-        Some(Value::String(_)) => findings.push(Finding::must(
+        Some(Value::String(_)) => findings.push(Finding::new(
             "streams-request-uri",
             format!("{label}: `endpoint.requestUri` does not start with `/`"),
         )),
-        Some(other) => findings.push(Finding::must(
+        Some(other) => findings.push(Finding::new(
             "streams-request-uri",
             format!(
                 "{label}: `endpoint.requestUri` is {}, not a string",
                 kind_of(other)
             ),
         )),
-        None => findings.push(Finding::must(
+        None => findings.push(Finding::new(
             "streams-request-uri",
             format!("{label}: `endpoint.requestUri` is missing"),
         )),
@@ -155,7 +155,7 @@ fn endpoint_check(label: &str, endpoint: &Value) -> Vec<Finding> {
     if let Some(origin) = object.get("origin")
         && let Some(problem) = origin_problem(origin)
     {
-        findings.push(Finding::must(
+        findings.push(Finding::new(
             "streams-request-uri",
             format!("{label}: `endpoint.origin` {problem}"),
         ));

@@ -13,7 +13,7 @@ pub fn core_endpoints(answer: &Answer) -> Vec<Finding> {
     if !missing {
         return vec![];
     }
-    vec![Finding::must(
+    vec![Finding::new(
         "core-endpoints",
         format!(
             "POST /{} answered {}: the endpoint is missing, or the base URL is not the part before /ofrep",
@@ -32,15 +32,15 @@ pub fn core_json(answer: &Answer) -> Vec<Finding> {
     }
     let mut findings = Vec::new();
     if let Some(problem) = answer.body.problem() {
-        findings.push(Finding::must("core-json", format!("{status}: {problem}")));
+        findings.push(Finding::new("core-json", format!("{status}: {problem}")));
     }
     match answer.header("content-type") {
         Some(ct) if is_json_media_type(ct) => {}
-        Some(ct) => findings.push(Finding::must(
+        Some(ct) => findings.push(Finding::new(
             "core-json",
             format!("{status}: Content-Type is `{ct}`, not application/json"),
         )),
-        None => findings.push(Finding::must(
+        None => findings.push(Finding::new(
             "core-json",
             format!("{status}: no Content-Type header"),
         )),
@@ -66,12 +66,12 @@ pub fn rate_limit_retry_after(answer: &Answer) -> Vec<Finding> {
         return vec![];
     }
     match answer.header("retry-after").map(str::trim) {
-        None => vec![Finding::should(
+        None => vec![Finding::new(
             "rate-limit-retry-after",
             "429 without a Retry-After header",
         )],
         Some(value) if is_retry_after(value) => vec![],
-        Some(value) => vec![Finding::should(
+        Some(value) => vec![Finding::new(
             "rate-limit-retry-after",
             format!(
                 "429 with Retry-After `{value}`, which is neither delay-seconds nor an HTTP date"
@@ -95,14 +95,14 @@ pub fn error_500_shape(answer: &Answer) -> Vec<Finding> {
         return vec![];
     };
     let Some(object) = body.as_object() else {
-        return vec![Finding::must(
+        return vec![Finding::new(
             "error-500-shape",
             "500 body is not a JSON object",
         )];
     };
     match object.get("errorDetails") {
         Some(details) if !details.is_string() => {
-            vec![Finding::must(
+            vec![Finding::new(
                 "error-500-shape",
                 "500 body has an `errorDetails` that is not a string",
             )]

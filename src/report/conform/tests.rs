@@ -5,8 +5,8 @@ use indicatif::ProgressDrawTarget;
 use super::human::closing_line;
 use super::*;
 use crate::conform::model::{Status, Summary};
-use crate::report::Palette;
 use crate::protocol::finding::Level;
+use crate::report::Palette;
 
 fn result(
     id: &str,

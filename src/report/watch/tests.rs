@@ -4,10 +4,10 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::diff::FlagChange;
+use crate::diff::{diff, flag_set};
 use crate::redact::Redactor;
 use crate::report::Palette;
 use crate::watch::{ConnectionState, Trigger};
-use crate::diff::{diff, flag_set};
 
 fn changes(before: Value, after: Value) -> Vec<FlagChange> {
     diff(
