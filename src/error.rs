@@ -5,11 +5,18 @@
 
 use crate::exit;
 
+/// What stopped `ofrep`, by what it was; every kind carries a message and an optional hint.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The command line or environment is wrong; names what was given.
     #[error("{message}")]
     Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    /// A file `ofrep` was asked to read or write is missing or malformed; names file:line.
+    #[error("{message}")]
+    File {
         message: String,
         hint: Option<String>,
     },
@@ -19,15 +26,34 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
-    /// A file `ofrep` was asked to read is missing or malformed; the message names file:line.
+    /// The server answered, but with nothing `ofrep` can go on from: credentials refused, or a
+    /// first answer `watch` cannot follow.
     #[error("{message}")]
-    File {
+    Answer {
         message: String,
         hint: Option<String>,
     },
-    /// The reference server could not start or run.
+    /// A scenario could not be carried out as written (a scenario-authoring mistake).
     #[error("{message}")]
-    Serve {
+    Scenario {
+        message: String,
+        hint: Option<String>,
+    },
+    /// The flag-change trigger (`--trigger-url`, `--trigger-cmd`) failed.
+    #[error("{message}")]
+    Trigger {
+        message: String,
+        hint: Option<String>,
+    },
+    /// The reference server could not start or keep running: the port, the flag file watch.
+    #[error("{message}")]
+    Server {
+        message: String,
+        hint: Option<String>,
+    },
+    /// Something `ofrep` runs itself failed: the async runtime, a task that ended unexpectedly.
+    #[error("{message}")]
+    Internal {
         message: String,
         hint: Option<String>,
     },
@@ -36,54 +62,65 @@ pub enum Error {
     Output(#[from] std::io::Error),
 }
 
+macro_rules! constructors {
+    ($($name:ident => $variant:ident),* $(,)?) => {
+        impl Error {
+            $(
+                pub fn $name(message: impl Into<String>) -> Self {
+                    Self::$variant {
+                        message: message.into(),
+                        hint: None,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+constructors! {
+    usage => Usage,
+    file => File,
+    network => Network,
+    answer => Answer,
+    scenario => Scenario,
+    trigger => Trigger,
+    server => Server,
+    internal => Internal,
+}
+
 impl Error {
-    pub fn usage(message: impl Into<String>) -> Self {
-        Self::Usage {
-            message: message.into(),
-            hint: None,
-        }
-    }
-
-    pub fn network(message: impl Into<String>) -> Self {
-        Self::Network {
-            message: message.into(),
-            hint: None,
-        }
-    }
-
-    pub fn file(message: impl Into<String>) -> Self {
-        Self::File {
-            message: message.into(),
-            hint: None,
-        }
-    }
-
-    pub fn serve(message: impl Into<String>) -> Self {
-        Self::Serve {
-            message: message.into(),
-            hint: None,
+    fn hint_slot(&mut self) -> Option<&mut Option<String>> {
+        match self {
+            Self::Usage { hint, .. }
+            | Self::File { hint, .. }
+            | Self::Network { hint, .. }
+            | Self::Answer { hint, .. }
+            | Self::Scenario { hint, .. }
+            | Self::Trigger { hint, .. }
+            | Self::Server { hint, .. }
+            | Self::Internal { hint, .. } => Some(hint),
+            Self::Output(_) => None,
         }
     }
 
     /// Adds (or replaces) the `hint:` line shown under the error.
     pub fn with_hint(mut self, text: impl Into<String>) -> Self {
-        let slot = match &mut self {
-            Self::Usage { hint, .. }
-            | Self::Network { hint, .. }
-            | Self::File { hint, .. }
-            | Self::Serve { hint, .. } => hint,
-            Self::Output(_) => return self,
-        };
-        *slot = Some(text.into());
+        if let Some(slot) = self.hint_slot() {
+            *slot = Some(text.into());
+        }
         self
     }
 
     pub fn hint(&self) -> Option<&str> {
         match self {
             Self::Usage { hint, .. }
-            | Self::Network { hint, .. }
             | Self::File { hint, .. }
-            | Self::Serve { hint, .. } => hint.as_deref(),
+            | Self::Network { hint, .. }
+            | Self::Answer { hint, .. }
+            | Self::Scenario { hint, .. }
+            | Self::Trigger { hint, .. }
+            | Self::Server { hint, .. }
+            | Self::Internal { hint, .. } => hint.as_deref(),
             Self::Output(_) => None,
         }
     }
@@ -93,9 +130,20 @@ impl Error {
         matches!(self, Self::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
-    /// Every error means `ofrep` could not do its job.
+    /// The one place an error becomes an exit code. Every kind means `ofrep` could not do its
+    /// job, so all are 2 today; the match is exhaustive so a new kind has to choose.
     pub fn exit_code(&self) -> u8 {
-        exit::ERROR
+        match self {
+            Self::Usage { .. }
+            | Self::File { .. }
+            | Self::Network { .. }
+            | Self::Answer { .. }
+            | Self::Scenario { .. }
+            | Self::Trigger { .. }
+            | Self::Server { .. }
+            | Self::Internal { .. }
+            | Self::Output(_) => exit::ERROR,
+        }
     }
 }
 

@@ -72,5 +72,5 @@ fn runtime(threads: Threads) -> Result<tokio::runtime::Runtime, Error> {
     builder
         .enable_all()
         .build()
-        .map_err(|e| Error::serve(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))
 }

@@ -40,7 +40,7 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
             server
                 .base_url()
                 .join("control/change")
-                .map_err(|e| Error::serve(format!("the control URL: {e}")))?,
+                .map_err(|e| Error::server(format!("the control URL: {e}")))?,
         )),
         (None, None, None) => None,
     };

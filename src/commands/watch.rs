@@ -81,7 +81,7 @@ pub async fn run(args: WatchArgs, ui: &Ui) -> Result<Outcome, Error> {
                 None => break match (&mut pipeline).await {
                     Ok(Err(error)) => Err(error),
                     Ok(Ok(())) => Ok(Outcome::Success),
-                    Err(e) => Err(Error::network(format!("the watch pipeline failed: {e}"))),
+                    Err(e) => Err(Error::internal(format!("the watch pipeline failed: {e}"))),
                 },
             },
             _ = &mut deadline => {

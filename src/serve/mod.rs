@@ -169,7 +169,7 @@ impl Server {
             None => demo::demo_flags(),
         };
         let listener = listen(&config.host, config.port).await.map_err(|e| {
-            Error::serve(format!(
+            Error::server(format!(
                 "cannot listen on {}:{}: {e}",
                 config.host, config.port
             ))
@@ -177,7 +177,7 @@ impl Server {
         })?;
         let addr = listener
             .local_addr()
-            .map_err(|e| Error::serve(format!("cannot read the bound address: {e}")))?;
+            .map_err(|e| Error::server(format!("cannot read the bound address: {e}")))?;
         let (events, receiver) = mpsc::unbounded_channel();
         let state = Arc::new(state::State::new(&config, flags, events.clone()));
 

@@ -64,10 +64,10 @@ pub fn spawn(
             let _ = touched.send(());
         }
     })
-    .map_err(|e| Error::serve(format!("cannot watch {}: {e}", path.display())))?;
+    .map_err(|e| Error::server(format!("cannot watch {}: {e}", path.display())))?;
     watcher
         .watch(&directory, RecursiveMode::NonRecursive)
-        .map_err(|e| Error::serve(format!("cannot watch {}: {e}", directory.display())))?;
+        .map_err(|e| Error::server(format!("cannot watch {}: {e}", directory.display())))?;
 
     let task = tokio::spawn(async move {
         while touches.recv().await.is_some() {
