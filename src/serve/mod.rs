@@ -30,7 +30,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::Error;
-pub use faults::{Fault, KNOWN as FAULT_MODES};
+pub use faults::{Fault, FaultError, KNOWN as FAULT_MODES};
 pub use flags::FlagSet;
 pub use state::{Change, ChangeError};
 
