@@ -18,7 +18,8 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, Error> {
         .iter()
         .map(|text| {
             Fault::parse(text).map_err(|e| {
-                Error::usage(e).with_hint("see `ofrep serve --help` for the fault modes")
+                Error::usage(e.to_string())
+                    .with_hint("see `ofrep serve --help` for the fault modes")
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -1,5 +1,5 @@
 //! The accept loop: every connection is handed to hyper with the router, except one whose first
-//! request is `GET /ofrep/v1/events`, which [`direct`] answers.
+//! request is `GET /ofrep/v1/events`, which [`stream_connection`] answers.
 //!
 //! Why not hand every connection to hyper: hyper keeps an 8 KiB read buffer and an 8 KiB header
 //! buffer for as long as a connection lives, and an event stream is one response that lives for
@@ -26,10 +26,10 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::ServeEvent;
-use super::direct::{self, Opening};
 use super::faults::Fault;
 use super::state::State;
-use super::wire::{Slot, WireIo};
+use super::stray_body::{Slot, StrayBodyIo};
+use super::stream_connection::{self, Opening};
 
 /// A client that opens a connection and sends no complete request head in this time is cut off.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,7 +42,7 @@ pub async fn serve(
     state: Arc<State>,
     stop: oneshot::Receiver<()>,
 ) {
-    let wire = state.faults.has(&Fault::NotModifiedWithBody);
+    let stray_body = state.faults.has(&Fault::NotModifiedWithBody);
     let (closing, closed) = watch::channel(());
     let mut connections = JoinSet::new();
     tokio::pin!(stop);
@@ -57,8 +57,8 @@ pub async fn serve(
                     let _ = socket.set_nodelay(true);
                     let router = router.clone();
                     let closed = closed.clone();
-                    if wire {
-                        connections.spawn(wired(socket, router, closed));
+                    if stray_body {
+                        connections.spawn(with_stray_body(socket, router, closed));
                     } else {
                         connections.spawn(connection(socket, router, None, closed));
                     }
@@ -80,9 +80,9 @@ pub async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
-/// A connection under the `304-with-body` fault: its socket is wrapped (see wire.rs).
-async fn wired(socket: TcpStream, router: Router, closed: watch::Receiver<()>) {
-    let io = WireIo::new(socket);
+/// A connection under the `304-with-body` fault: its socket is wrapped (see stray_body.rs).
+async fn with_stray_body(socket: TcpStream, router: Router, closed: watch::Receiver<()>) {
+    let io = StrayBodyIo::new(socket);
     let slot = io.slot();
     connection(io, router, Some(slot), closed).await;
 }
@@ -96,14 +96,14 @@ async fn connection<IO>(
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let opening = tokio::select! {
-        opening = tokio::time::timeout(HEAD_TIMEOUT, direct::open(&mut io)) => match opening {
+        opening = tokio::time::timeout(HEAD_TIMEOUT, stream_connection::open(&mut io)) => match opening {
             Ok(opening) => opening,
             Err(_) => return,
         },
         _ = closed.changed() => return,
     };
     match opening {
-        Opening::Stream(request) => direct::answer(io, router, request).await,
+        Opening::Stream(request) => stream_connection::answer(io, router, request).await,
         Opening::Other(read) => with_hyper(Rewind { read, io }, router, slot, closed).await,
         Opening::Gone => {}
     }

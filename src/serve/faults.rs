@@ -38,37 +38,64 @@ pub const KNOWN: &[(&str, Option<&str>, &str)] = &[
     ("status", Some("CODE"), "core-endpoints"),
 ];
 
+/// Why a `--fault` value is not a fault mode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    #[error("unknown fault `{name}`; the fault modes are {}", known_names())]
+    Unknown { name: String },
+    #[error("fault `{name}` takes no value")]
+    TakesNoValue { name: String },
+    #[error("fault `{name}` needs a value: `{name}={kind}`")]
+    NeedsValue { name: String, kind: &'static str },
+    /// `reason` is the duration parser's own sentence.
+    #[error("fault `{name}`: {reason}")]
+    BadDuration { name: String, reason: String },
+    #[error("fault `{name}`: the duration must be above zero")]
+    ZeroDuration { name: String },
+    #[error("fault `status`: `{value}` is not an HTTP status from 200 to 599")]
+    BadStatus { value: String },
+}
+
+fn known_names() -> String {
+    let names: Vec<&str> = KNOWN.iter().map(|(n, _, _)| *n).collect();
+    names.join(", ")
+}
+
 impl Fault {
     /// Parses `NAME` or `NAME=VALUE`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, FaultError> {
         let (name, value) = match text.split_once('=') {
             Some((name, value)) => (name.trim(), Some(value.trim())),
             None => (text.trim(), None),
         };
         let Some(&(_, wants, _)) = KNOWN.iter().find(|(known, _, _)| *known == name) else {
-            let names: Vec<&str> = KNOWN.iter().map(|(n, _, _)| *n).collect();
-            return Err(format!(
-                "unknown fault `{name}`; the fault modes are {}",
-                names.join(", ")
-            ));
+            return Err(FaultError::Unknown {
+                name: name.to_owned(),
+            });
         };
         let value = match (wants, value) {
-            (None, Some(_)) => return Err(format!("fault `{name}` takes no value")),
+            (None, Some(_)) => {
+                return Err(FaultError::TakesNoValue {
+                    name: name.to_owned(),
+                });
+            }
             (Some(kind), None) => {
-                return Err(format!("fault `{name}` needs a value: `{name}={kind}`"));
+                return Err(FaultError::NeedsValue {
+                    name: name.to_owned(),
+                    kind,
+                });
             }
             (_, value) => value.unwrap_or_default(),
         };
-        let duration = || {
-            crate::units::parse_duration(value)
-                .and_then(|d| {
-                    if d.is_zero() {
-                        Err("the duration must be above zero".to_owned())
-                    } else {
-                        Ok(d)
-                    }
-                })
-                .map_err(|e| format!("fault `{name}`: {e}"))
+        let duration = || match crate::units::parse_duration(value) {
+            Ok(d) if d.is_zero() => Err(FaultError::ZeroDuration {
+                name: name.to_owned(),
+            }),
+            Ok(d) => Ok(d),
+            Err(reason) => Err(FaultError::BadDuration {
+                name: name.to_owned(),
+                reason,
+            }),
         };
         Ok(match name {
             "no-etag" => Self::NoEtag,
@@ -88,8 +115,8 @@ impl Fault {
                     .parse()
                     .ok()
                     .filter(|c| (200..=599).contains(c))
-                    .ok_or_else(|| {
-                        format!("fault `status`: `{value}` is not an HTTP status from 200 to 599")
+                    .ok_or_else(|| FaultError::BadStatus {
+                        value: value.to_owned(),
                     })?;
                 Self::Status(code)
             }
@@ -199,20 +226,32 @@ mod tests {
         assert!(
             Fault::parse("status=42")
                 .unwrap_err()
+                .to_string()
                 .contains("200 to 599")
         );
-        assert!(Fault::parse("slow").unwrap_err().contains("slow=DURATION"));
-        assert!(Fault::parse("slow=0s").unwrap_err().contains("above zero"));
+        assert!(
+            Fault::parse("slow")
+                .unwrap_err()
+                .to_string()
+                .contains("slow=DURATION")
+        );
+        assert!(
+            Fault::parse("slow=0s")
+                .unwrap_err()
+                .to_string()
+                .contains("above zero")
+        );
         assert!(
             Fault::parse("no-etag=1")
                 .unwrap_err()
+                .to_string()
                 .contains("takes no value")
         );
     }
 
     #[test]
     fn an_unknown_fault_lists_the_known_ones() {
-        let error = Fault::parse("explode").unwrap_err();
+        let error = Fault::parse("explode").unwrap_err().to_string();
         assert!(
             error.contains("unknown fault `explode`") && error.contains("stale-304"),
             "{error}"

@@ -19,8 +19,8 @@ use super::evaluate::{Evaluator, Item};
 use super::faults::Fault;
 use super::state::State;
 use super::store::unix_now;
-use super::wire::Slot;
-use super::{control, front, stream};
+use super::stray_body::Slot;
+use super::{control, request_layer, stream};
 use crate::protocol::etag::{EntityTag, IfNoneMatch};
 
 pub const BULK_PATH: &str = "/ofrep/v1/evaluate/flags";
@@ -51,7 +51,7 @@ pub fn router(state: Arc<State>) -> Router {
         })
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
-            front::front,
+            request_layer::around_every_request,
         ))
         .with_state(state)
 }
@@ -116,7 +116,7 @@ async fn bulk(
 
     let mut response = if not_modified {
         match slot.filter(|_| faults.has(&Fault::NotModifiedWithBody)) {
-            // See wire.rs: the socket wrapper writes these bytes after the 304 head.
+            // See stray_body.rs: the socket wrapper writes these bytes after the 304 head.
             Some(Extension(slot)) => {
                 slot.put(Bytes::from(body));
                 let mut response = StatusCode::NOT_MODIFIED.into_response();

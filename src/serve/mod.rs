@@ -3,23 +3,35 @@
 //!
 //! The core never prints: it sends [`ServeEvent`]s over a channel and `commands::serve` renders
 //! them.
+//!
+//! Where each part lives:
+//! - `accept`: the accept loop; hands a connection to hyper, or to `stream_connection` when its
+//!   first request is the event stream.
+//! - `stream_connection`: answers an event-stream-only connection without hyper's buffers.
+//! - `http`: the router and the evaluation endpoints; `request_layer` wraps every request (CORS,
+//!   `--require-auth`, the `slow` fault, the request log); `control`: the control endpoints.
+//! - `stream` and `sse_frame`: the ADR-0008 event stream and its frames.
+//! - `body`: request bodies in, JSON error bodies out; `evaluate`: one flag for one context.
+//! - `flags`: flagd flag definitions; `demo`: the built-in set; `reload`: `--flags FILE`, loaded
+//!   and reloaded when it changes; `store` and `state`: what every handler shares.
+//! - `faults`: the fault modes; `stray_body`: the socket wrapper behind `304-with-body`.
 
 mod accept;
 mod body;
 mod control;
 mod demo;
-mod direct;
 mod evaluate;
 mod faults;
 mod flags;
-mod front;
 mod http;
+mod reload;
+mod request_layer;
 mod sse_frame;
 mod state;
 mod store;
+mod stray_body;
 mod stream;
-mod watch;
-mod wire;
+mod stream_connection;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,7 +42,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::Error;
-pub use faults::{Fault, KNOWN as FAULT_MODES};
+pub use faults::{Fault, FaultError, KNOWN as FAULT_MODES};
 pub use flags::FlagSet;
 pub use state::{Change, ChangeError};
 
@@ -165,7 +177,7 @@ impl Server {
         config: ServeConfig,
     ) -> Result<(Server, mpsc::UnboundedReceiver<ServeEvent>), Error> {
         let flags = match &config.flags_file {
-            Some(path) => watch::load(path).await?,
+            Some(path) => reload::load(path).await?,
             None => demo::demo_flags(),
         };
         let listener = listen(&config.host, config.port).await.map_err(|e| {
@@ -185,7 +197,7 @@ impl Server {
         let watcher = match &config.flags_file {
             Some(path) => {
                 let (watcher, task) =
-                    watch::spawn(path.clone(), Arc::clone(&state), events.clone())?;
+                    reload::spawn(path.clone(), Arc::clone(&state), events.clone())?;
                 tasks.push(task);
                 Some(watcher)
             }

@@ -1,26 +1,34 @@
 //! `watch` as a pipeline: stream tasks and a poll timer feed one coordinator, which owns the
 //! flag state, runs refetches (at most one in flight and one queued) and sends [`WatchEvent`]s
 //! to a renderer. An SSE event only says "something changed"; the refetch says what.
+//!
+//! This file is the setup: the configuration, the first answer, and opening the streams it
+//! advertises. `events` is the vocabulary a renderer sees, `signal` reads one SSE event,
+//! `coordinator` schedules the refetches, `stream` is one reconnecting stream and `until` the
+//! `--until` conditions.
 
+mod coordinator;
+mod events;
+mod signal;
 pub mod stream;
 pub mod until;
 
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::diff::{self, BulkAnswer, FlagChange, FlagSet};
+use crate::diff::{self, BulkAnswer};
 use crate::error::Error;
 use crate::protocol::answer::Endpoint;
 use crate::protocol::checks::transport::is_retry_after;
 use crate::protocol::client::{Client, RawExchange, Request};
 use crate::protocol::event_streams;
-use crate::sse::parser::{Event, Problem};
+use coordinator::{Coordinator, State};
+pub use events::{ConnectionState, StreamInfo, Trigger, WatchEvent};
 use stream::{StreamMsg, StreamTask};
 
 /// `--change-detection`.
@@ -39,147 +47,6 @@ pub struct WatchConfig {
     pub mode: ChangeDetection,
     /// `None` disables polling.
     pub poll_interval: Option<Duration>,
-}
-
-/// What started a refetch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Trigger {
-    /// A `refetchEvaluation` event: carries its metadata to the bulk endpoint.
-    Sse {
-        stream: usize,
-        event_id: Option<String>,
-        etag: Option<String>,
-        last_modified: Option<String>,
-    },
-    Poll,
-    /// A stream (re)connected: refetch at once, unconditionally of events.
-    Reconnect {
-        stream: usize,
-    },
-    /// A failed refetch being tried again.
-    Retry,
-}
-
-impl Trigger {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Sse { .. } => "sse",
-            Self::Poll => "poll",
-            Self::Reconnect { .. } => "reconnect",
-            Self::Retry => "retry",
-        }
-    }
-
-    /// SSE metadata travels as query parameters, and only on refetches an event triggered.
-    fn query(&self) -> Vec<(String, String)> {
-        let Self::Sse {
-            etag,
-            last_modified,
-            ..
-        } = self
-        else {
-            return vec![];
-        };
-        let mut query = Vec::new();
-        if let Some(etag) = etag {
-            query.push(("flagConfigEtag".to_owned(), etag.clone()));
-        }
-        if let Some(last_modified) = last_modified {
-            query.push(("flagConfigLastModified".to_owned(), last_modified.clone()));
-        }
-        query
-    }
-}
-
-/// A stream's state change, for the renderer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ConnectionState {
-    Connected,
-    Reconnecting {
-        delay: Duration,
-        reason: String,
-    },
-    Stopped {
-        reason: String,
-    },
-    /// No stream is connected: polling every `interval` (or not at all when `None`).
-    FellBackToPolling {
-        interval: Option<Duration>,
-    },
-    /// A stream connected again after a fallback: polling stopped.
-    Recovered,
-}
-
-/// Everything `watch` shows, in order. The renderer decides how.
-#[derive(Debug, Clone)]
-pub enum WatchEvent {
-    Snapshot {
-        etag: Option<String>,
-        /// The flags, keyed, for conditions; shared with the pipeline, not copied.
-        flags: Arc<FlagSet>,
-        /// The first answer's body and where its `flags` array sits in it, for the JSON
-        /// snapshot line, which shows the array exactly as received.
-        body: Arc<Vec<u8>>,
-        flags_span: std::ops::Range<usize>,
-        streams: Vec<StreamInfo>,
-        polling: Option<Duration>,
-    },
-    Connection {
-        stream: Option<usize>,
-        url: Option<Url>,
-        state: ConnectionState,
-    },
-    /// An SSE event arrived (any type).
-    Event {
-        stream: usize,
-        id: Option<String>,
-        event_type: String,
-        data: String,
-    },
-    Change {
-        trigger: Trigger,
-        etag: Option<String>,
-        latency: Duration,
-        /// Only what changed: a renderer or a condition keeps its own flag set up to date with
-        /// [`diff::apply`], so no event ever carries a whole (possibly huge) flag set.
-        changes: Vec<FlagChange>,
-    },
-    /// A refetch that changed nothing (304 or an identical 200), shown with `-v`.
-    Unchanged {
-        trigger: Trigger,
-        status: u16,
-        latency: Duration,
-    },
-    /// Something is wrong but `watch` goes on; `id` is the checklist id when there is one.
-    Warning {
-        id: Option<&'static str>,
-        message: String,
-    },
-    Comment {
-        stream: usize,
-        text: String,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct StreamInfo {
-    pub index: usize,
-    pub kind: Option<String>,
-    pub url: Result<Url, String>,
-    /// Followed (a known type with a new URL), or why not.
-    pub followed: Result<usize, String>,
-}
-
-/// The flag state as of the last good answer.
-struct State {
-    flags: Arc<FlagSet>,
-    etag: Option<String>,
-}
-
-/// One refetch being made, and when its trigger arrived (latency is measured from then).
-struct Pending {
-    trigger: Trigger,
-    since: Instant,
 }
 
 /// Runs until a fatal error (401/403, unusable first answer) or until the receiver is dropped.
@@ -254,20 +121,7 @@ pub async fn run(config: WatchConfig, out: UnboundedSender<WatchEvent>) -> Resul
         },
     );
 
-    let mut coordinator = Coordinator {
-        config: &config,
-        out: &out,
-        state,
-        streams: &streams,
-        in_flight: None,
-        queued: None,
-        not_before: None,
-        failures: 0,
-        connected: HashSet::new(),
-        fell_back: following == 0,
-        next_poll: None,
-        holding: false,
-    };
+    let mut coordinator = Coordinator::new(&config, &out, state, &streams, following == 0);
     coordinator.schedule_poll();
     let result = coordinator.run(&mut rx).await;
     for task in tasks {
@@ -296,7 +150,7 @@ async fn initial(
             200 => {
                 return match diff::parse_bulk(&exchange.bytes) {
                     Ok(answer) => Ok((exchange, answer)),
-                    Err(problem) => Err(Error::network(format!(
+                    Err(problem) => Err(Error::answer(format!(
                         "the first answer is not a usable bulk evaluation: {problem}"
                     ))
                     .with_hint(
@@ -322,7 +176,7 @@ async fn initial(
             }
             _ => {
                 return Err(
-                    Error::network(format!("the first evaluation answered {status}"))
+                    Error::answer(format!("the first evaluation answered {status}"))
                         .with_hint("run `ofrep fetch` against the same URL to see the answer"),
                 );
             }
@@ -331,7 +185,7 @@ async fn initial(
 }
 
 fn fatal_auth(status: u16) -> Error {
-    Error::network(format!(
+    Error::answer(format!(
         "the server answered {status}: the credentials are missing or not accepted"
     ))
     .with_hint(
@@ -363,407 +217,4 @@ pub fn retry_after(header: Option<&str>) -> Option<Duration> {
 
 fn seconds(delay: Duration) -> String {
     format!("{:.1} s", delay.as_secs_f64())
-}
-
-struct Coordinator<'a> {
-    config: &'a WatchConfig,
-    out: &'a UnboundedSender<WatchEvent>,
-    state: State,
-    streams: &'a [StreamInfo],
-    in_flight: Option<(Pending, JoinHandle<Result<RawExchange, Error>>)>,
-    /// At most one refetch waits behind the one in flight; later triggers merge into it.
-    queued: Option<Pending>,
-    /// No refetch before this instant (429 Retry-After, or backoff after failures).
-    not_before: Option<Instant>,
-    failures: u32,
-    connected: HashSet<usize>,
-    /// Whether we are in the polling fallback (no stream connected).
-    fell_back: bool,
-    next_poll: Option<Instant>,
-    /// While already-arrived events are being merged into the queued refetch, it waits.
-    holding: bool,
-}
-
-impl Coordinator<'_> {
-    async fn run(&mut self, rx: &mut mpsc::UnboundedReceiver<StreamMsg>) -> Result<(), Error> {
-        let mut streams_open = true;
-        loop {
-            let poll_at = self.next_poll;
-            let wake_at = self
-                .not_before
-                .filter(|_| self.queued.is_some() && self.in_flight.is_none());
-            let refetching = self.in_flight.is_some();
-            let in_flight = self.in_flight.as_mut().map(|(_, handle)| handle);
-            tokio::select! {
-                done = async { in_flight?.await.ok() }, if refetching => {
-                    if let Some((pending, _)) = self.in_flight.take() {
-                        let result = done.unwrap_or_else(|| Err(Error::network("the refetch task ended unexpectedly")));
-                        self.finish(pending, result)?;
-                    }
-                    if self.queued.is_some() {
-                        // Events of a burst may be in the socket already, not yet read: let the
-                        // stream tasks run once (a scheduling point, not a debounce delay) and
-                        // merge what they deliver into the queued refetch before starting it.
-                        tokio::task::yield_now().await;
-                        self.holding = true;
-                        while let Ok(msg) = rx.try_recv() {
-                            self.on_stream(msg);
-                        }
-                        self.holding = false;
-                    }
-                    self.start_queued();
-                }
-                msg = rx.recv(), if streams_open => match msg {
-                    Some(msg) => self.on_stream(msg),
-                    None => streams_open = false,
-                },
-                _ = sleep_until(poll_at), if poll_at.is_some() => {
-                    self.next_poll = None;
-                    self.request(Trigger::Poll, Instant::now());
-                    self.schedule_poll();
-                }
-                _ = sleep_until(wake_at), if wake_at.is_some() => {
-                    self.not_before = None;
-                    self.start_queued();
-                }
-                _ = self.out.closed() => return Ok(()),
-            }
-        }
-    }
-
-    /// Polling runs in `polling` mode, and in `sse` mode only in the fallback: no stream to
-    /// follow, or every stream lost. Streams still making their first connection are not a
-    /// reason to poll.
-    fn polling_active(&self) -> bool {
-        self.config.mode == ChangeDetection::Polling || self.fell_back
-    }
-
-    fn schedule_poll(&mut self) {
-        self.next_poll = match (self.config.poll_interval, self.polling_active()) {
-            (Some(interval), true) => Some(Instant::now() + interval),
-            _ => None,
-        };
-    }
-
-    fn url(&self, stream: usize) -> Option<Url> {
-        self.streams
-            .iter()
-            .find(|s| s.index == stream)
-            .and_then(|s| s.url.clone().ok())
-    }
-
-    fn connection(&self, stream: usize, state: ConnectionState) {
-        send(
-            self.out,
-            WatchEvent::Connection {
-                stream: Some(stream),
-                url: self.url(stream),
-                state,
-            },
-        );
-    }
-
-    fn on_stream(&mut self, msg: StreamMsg) {
-        match msg {
-            StreamMsg::Connected { stream } => {
-                self.connected.insert(stream);
-                self.connection(stream, ConnectionState::Connected);
-                if self.fell_back {
-                    self.fell_back = false;
-                    self.next_poll = None;
-                    send(
-                        self.out,
-                        WatchEvent::Connection {
-                            stream: None,
-                            url: None,
-                            state: ConnectionState::Recovered,
-                        },
-                    );
-                }
-                // ADR-0008: refetch at once after every (re)connect; events may have been missed.
-                self.request(Trigger::Reconnect { stream }, Instant::now());
-            }
-            StreamMsg::Event {
-                stream,
-                event,
-                arrived,
-            } => self.on_event(stream, event, arrived),
-            StreamMsg::Comment { stream, text } => {
-                send(self.out, WatchEvent::Comment { stream, text })
-            }
-            StreamMsg::Problem { problem, .. } => {
-                send(
-                    self.out,
-                    WatchEvent::Warning {
-                        id: problem_check_id(&problem),
-                        message: problem.to_string(),
-                    },
-                );
-            }
-            StreamMsg::Retrying {
-                stream,
-                delay,
-                reason,
-            } => {
-                self.lost(stream);
-                self.connection(stream, ConnectionState::Reconnecting { delay, reason });
-            }
-            StreamMsg::Stopped { stream, reason } => {
-                self.lost(stream);
-                self.connection(stream, ConnectionState::Stopped { reason });
-            }
-        }
-    }
-
-    /// A stream is no longer connected; with none left, fall back to polling.
-    fn lost(&mut self, stream: usize) {
-        self.connected.remove(&stream);
-        if self.connected.is_empty() && !self.fell_back {
-            self.fell_back = true;
-            self.schedule_poll();
-            send(
-                self.out,
-                WatchEvent::Connection {
-                    stream: None,
-                    url: None,
-                    state: ConnectionState::FellBackToPolling {
-                        interval: self.config.poll_interval,
-                    },
-                },
-            );
-        }
-    }
-
-    fn warn(&self, id: Option<&'static str>, message: String) {
-        send(self.out, WatchEvent::Warning { id, message });
-    }
-
-    fn on_event(&mut self, stream: usize, event: Event, arrived: Instant) {
-        let data: Option<Value> = serde_json::from_str(&event.data).ok();
-        let event_type = data
-            .as_ref()
-            .and_then(|d| d.get("type"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        send(
-            self.out,
-            WatchEvent::Event {
-                stream,
-                id: event.id.clone(),
-                event_type: event_type.clone().unwrap_or_default(),
-                data: event.data.clone(),
-            },
-        );
-        let Some(data) = data.filter(Value::is_object) else {
-            let label = event_label(&event);
-            return self.warn(
-                Some("sse-data-json"),
-                format!("event {label} has data that is not a JSON object; ignored"),
-            );
-        };
-        let Some(kind) = event_type else {
-            return self.warn(
-                Some("sse-type"),
-                format!(
-                    "event {} has no string `type`; ignored",
-                    event_label(&event)
-                ),
-            );
-        };
-        if event.event_type != "message" {
-            self.warn(
-                Some("sse-event-message"),
-                format!(
-                    "event {} is named `{}`: browser providers never see named events (acted on anyway, by data.type)",
-                    event_label(&event),
-                    event.event_type
-                ),
-            );
-        }
-        if kind != "refetchEvaluation" {
-            return; // Unknown types are legal and ignored.
-        }
-        let etag = data.get("etag").and_then(Value::as_str).map(str::to_owned);
-        let last_modified = match data.get("lastModified") {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
-        self.request(
-            Trigger::Sse {
-                stream,
-                event_id: event.id,
-                etag,
-                last_modified,
-            },
-            arrived,
-        );
-    }
-
-    /// Asks for a refetch: start it now, or merge it into the one queued behind the refetch in
-    /// flight. A queued refetch keeps the newest event's metadata and the oldest arrival
-    /// (latency is measured from the first event it answers).
-    fn request(&mut self, trigger: Trigger, since: Instant) {
-        let merged = match self.queued.take() {
-            None => Pending { trigger, since },
-            Some(queued) => {
-                let newest = match (&trigger, &queued.trigger) {
-                    (Trigger::Sse { .. }, _) | (_, Trigger::Retry | Trigger::Poll) => trigger,
-                    _ => queued.trigger,
-                };
-                Pending {
-                    trigger: newest,
-                    since: queued.since.min(since),
-                }
-            }
-        };
-        self.queued = Some(merged);
-        self.start_queued();
-    }
-
-    fn start_queued(&mut self) {
-        if self.holding
-            || self.in_flight.is_some()
-            || self.not_before.is_some_and(|t| Instant::now() < t)
-        {
-            return;
-        }
-        let Some(pending) = self.queued.take() else {
-            return;
-        };
-        self.not_before = None;
-        let mut request = Request::new(Endpoint::Bulk, self.config.context.clone());
-        request.query = pending.trigger.query();
-        request.if_none_match = self.state.etag.clone();
-        let client = self.config.client.clone();
-        let handle = tokio::spawn(async move { client.send_raw(&request).await });
-        self.in_flight = Some((pending, handle));
-    }
-
-    /// Handles a refetch's answer. Only 401/403 end the watch.
-    fn finish(
-        &mut self,
-        pending: Pending,
-        result: Result<RawExchange, Error>,
-    ) -> Result<(), Error> {
-        let latency = pending.since.elapsed();
-        let exchange = match result {
-            Ok(exchange) => exchange,
-            Err(error) => {
-                self.retry_later(pending, None, format!("the refetch failed: {error}"));
-                return Ok(());
-            }
-        };
-        let status = exchange.status;
-        match status {
-            304 => {
-                self.failures = 0;
-                send(
-                    self.out,
-                    WatchEvent::Unchanged {
-                        trigger: pending.trigger,
-                        status,
-                        latency,
-                    },
-                );
-            }
-            200 => {
-                let flags = match diff::parse_flags(&exchange.bytes) {
-                    Ok(flags) => flags,
-                    Err(problem) => {
-                        self.warn(
-                            Some("bulk-shape"),
-                            format!("a refetch answered 200 but {problem}; keeping the last flags"),
-                        );
-                        self.retry_later(pending, None, "the refetch was unusable".into());
-                        return Ok(());
-                    }
-                };
-                self.failures = 0;
-                let changes = diff::diff(&self.state.flags, &flags);
-                self.state.flags = Arc::new(flags);
-                self.state.etag = exchange.header("etag").map(str::to_owned);
-                if changes.is_empty() {
-                    send(
-                        self.out,
-                        WatchEvent::Unchanged {
-                            trigger: pending.trigger,
-                            status,
-                            latency,
-                        },
-                    );
-                } else {
-                    send(
-                        self.out,
-                        WatchEvent::Change {
-                            trigger: pending.trigger,
-                            etag: self.state.etag.clone(),
-                            latency,
-                            changes,
-                        },
-                    );
-                }
-            }
-            401 | 403 => return Err(fatal_auth(status)),
-            429 => {
-                let delay = retry_after(exchange.header("retry-after"));
-                self.retry_later(pending, delay, "rate limited (429)".into());
-            }
-            400 if !pending.trigger.query().is_empty() => {
-                self.warn(
-                    Some("bulk-query-accepted"),
-                    "an event-triggered refetch with flagConfigEtag/flagConfigLastModified answered 400".into(),
-                );
-                self.retry_later(pending, None, "the refetch answered 400".into());
-            }
-            _ => self.retry_later(pending, None, format!("the refetch answered {status}")),
-        }
-        Ok(())
-    }
-
-    /// Puts a failed refetch back in the queue behind a delay: `Retry-After` when the server gave
-    /// one, else exponential backoff. A newer trigger that arrives meanwhile merges into it.
-    fn retry_later(&mut self, pending: Pending, delay: Option<Duration>, reason: String) {
-        let delay = delay.unwrap_or_else(|| {
-            stream::backoff(stream::DEFAULT_RETRY, self.failures, fastrand::f64())
-        });
-        self.failures = self.failures.saturating_add(1);
-        self.not_before = Some(Instant::now() + delay);
-        self.warn(
-            None,
-            format!("{reason}; waiting {} before refetching", seconds(delay)),
-        );
-        let since = pending.since;
-        let trigger = match pending.trigger {
-            Trigger::Poll => Trigger::Retry,
-            other => other,
-        };
-        self.request(trigger, since);
-    }
-}
-
-/// The checklist requirement a stream problem breaks, when it breaks one.
-pub fn problem_check_id(problem: &Problem) -> Option<&'static str> {
-    match problem {
-        Problem::InvalidUtf8 { .. } => Some("sse-utf8"),
-        Problem::InvalidRetry { .. } => Some("sse-retry"),
-        Problem::IdWithNul { .. } => Some("sse-id"),
-        Problem::DataTooLarge { .. } | Problem::LineTooLong { .. } | Problem::UnterminatedEvent => {
-            None
-        }
-    }
-}
-
-fn event_label(event: &Event) -> String {
-    match &event.id {
-        Some(id) => format!("`{id}`"),
-        None => "(no id)".to_owned(),
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
 }

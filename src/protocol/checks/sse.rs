@@ -1,7 +1,7 @@
 //! Checks on what an event stream sent (ADR-0008 and the WHATWG format): the event envelope and
 //! its JSON data, and the stream's own lines.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::protocol::context::kind_of;
 use crate::protocol::finding::Finding;
@@ -9,50 +9,24 @@ use crate::sse::parser::{Event, Problem};
 
 /// Every check one event can reveal.
 pub fn event(event: &Event) -> Vec<Finding> {
-    let label = match &event.id {
-        Some(id) => format!("event `{id}`"),
-        None => "an event without id".to_owned(),
-    };
     let mut findings = Vec::new();
-    if event.event_type != "message" {
-        findings.push(Finding::new(
-            "sse-event-message",
-            format!("{label} is named `{}`; OFREP events are `message`, or browser providers never see them", event.event_type),
-        ));
-    }
+    findings.extend(envelope(event));
+    let label = label(event);
     if event.id.is_none() {
         findings.push(Finding::new(
             "sse-id",
             format!("{label}: no `id`, so clients cannot resume with Last-Event-ID"),
         ));
     }
-    let data: Value = match serde_json::from_str(&event.data) {
-        Ok(Value::Object(map)) => Value::Object(map),
-        Ok(other) => {
-            findings.push(Finding::new(
-                "sse-data-json",
-                format!("{label}: data is {}, not a JSON object", kind_of(&other)),
-            ));
-            return findings;
-        }
-        Err(e) => {
-            findings.push(Finding::new(
-                "sse-data-json",
-                format!("{label}: data is not JSON ({e})"),
-            ));
+    let data = match data_object(event) {
+        Ok(data) => data,
+        Err(broken) => {
+            findings.push(broken);
             return findings;
         }
     };
-    match data.get("type") {
-        Some(Value::String(_)) => {}
-        Some(other) => findings.push(Finding::new(
-            "sse-type",
-            format!("{label}: `type` is {}, not a string", kind_of(other)),
-        )),
-        None => findings.push(Finding::new(
-            "sse-type",
-            format!("{label}: data has no `type`"),
-        )),
+    if let Err(broken) = data_type(event, &data) {
+        findings.push(broken);
     }
     if let Some(etag) = data.get("etag").filter(|e| !e.is_string()) {
         findings.push(Finding::new(
@@ -75,16 +49,89 @@ pub fn event(event: &Event) -> Vec<Finding> {
     findings
 }
 
+/// `sse-event-message`: the envelope event is `message`.
+pub fn envelope(event: &Event) -> Option<Finding> {
+    (event.event_type != "message").then(|| {
+        Finding::new(
+            "sse-event-message",
+            format!(
+                "{} is named `{}`; OFREP events are `message`, or browser providers never see them",
+                label(event),
+                event.event_type
+            ),
+        )
+    })
+}
+
+/// `sse-data-json`: the data parses as a JSON object, which is returned so that a caller acting on
+/// the event reads it from here rather than parsing it again.
+pub fn data_object(event: &Event) -> Result<Map<String, Value>, Finding> {
+    match serde_json::from_str(&event.data) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(Finding::new(
+            "sse-data-json",
+            format!(
+                "{}: data is {}, not a JSON object",
+                label(event),
+                kind_of(&other)
+            ),
+        )),
+        Err(e) => Err(Finding::new(
+            "sse-data-json",
+            format!("{}: data is not JSON ({e})", label(event)),
+        )),
+    }
+}
+
+/// `sse-type`: the data object has a string `type`, returned.
+pub fn data_type<'a>(event: &Event, data: &'a Map<String, Value>) -> Result<&'a str, Finding> {
+    match data.get("type") {
+        Some(Value::String(kind)) => Ok(kind),
+        Some(other) => Err(Finding::new(
+            "sse-type",
+            format!(
+                "{}: `type` is {}, not a string",
+                label(event),
+                kind_of(other)
+            ),
+        )),
+        None => Err(Finding::new(
+            "sse-type",
+            format!("{}: data has no `type`", label(event)),
+        )),
+    }
+}
+
+fn label(event: &Event) -> String {
+    match &event.id {
+        Some(id) => format!("event `{id}`"),
+        None => "an event without id".to_owned(),
+    }
+}
+
 /// Checks on the stream as a whole, from the problems its parser reported.
 pub fn stream(problems: &[Problem]) -> Vec<Finding> {
     problems
         .iter()
-        .filter_map(|problem| match problem {
-            Problem::InvalidUtf8 { .. } => Some(Finding::new("sse-utf8", problem.to_string())),
-            Problem::InvalidRetry { .. } => Some(Finding::new("sse-retry", problem.to_string())),
-            _ => None,
+        .filter_map(|problem| {
+            let id = problem_check_id(problem)?;
+            // `sse-id` is graded on each event by [`event`]: an id the parser ignored leaves the
+            // event without one. The stream's own lines break only MUST rules.
+            (id != "sse-id").then(|| Finding::new(id, problem.to_string()))
         })
         .collect()
+}
+
+/// The checklist requirement a stream problem breaks, when it breaks one.
+pub fn problem_check_id(problem: &Problem) -> Option<&'static str> {
+    match problem {
+        Problem::InvalidUtf8 { .. } => Some("sse-utf8"),
+        Problem::InvalidRetry { .. } => Some("sse-retry"),
+        Problem::IdWithNul { .. } => Some("sse-id"),
+        Problem::DataTooLarge { .. } | Problem::LineTooLong { .. } | Problem::UnterminatedEvent => {
+            None
+        }
+    }
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, the ISO 8601 profile of RFC 3339.
@@ -127,11 +174,12 @@ pub fn is_iso8601_date_time(text: &str) -> bool {
     }
 }
 
+/// Events as the parser hands them over, for the tests of whatever reads them.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod test_support {
+    use crate::sse::parser::Event;
 
-    fn ev(event_type: &str, id: Option<&str>, data: &str) -> Event {
+    pub fn event(event_type: &str, id: Option<&str>, data: &str) -> Event {
         Event {
             event_type: event_type.into(),
             named: None,
@@ -140,6 +188,12 @@ mod tests {
             last_event_id: id.unwrap_or_default().into(),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::event as ev;
+    use super::*;
 
     fn ids(findings: &[Finding]) -> Vec<&'static str> {
         findings.iter().map(|f| f.id).collect()
@@ -230,6 +284,14 @@ mod tests {
             Problem::UnterminatedEvent,
         ];
         assert_eq!(ids(&stream(&problems)), ["sse-utf8", "sse-retry"]);
+    }
+
+    #[test]
+    fn an_id_with_nul_breaks_sse_id_but_is_graded_on_the_event() {
+        let problem = Problem::IdWithNul { line: 3 };
+        assert_eq!(problem_check_id(&problem), Some("sse-id"));
+        assert!(stream(&[problem]).is_empty());
+        assert_eq!(problem_check_id(&Problem::UnterminatedEvent), None);
     }
 
     #[test]

@@ -31,14 +31,14 @@ impl Slot {
     }
 }
 
-pub struct WireIo {
+pub struct StrayBodyIo {
     inner: TcpStream,
     slot: Slot,
     /// A 304 head with the injected body, accepted from hyper but not yet on the socket.
     pending: Vec<u8>,
 }
 
-impl WireIo {
+impl StrayBodyIo {
     pub fn new(inner: TcpStream) -> Self {
         Self {
             inner,
@@ -64,7 +64,7 @@ impl WireIo {
     }
 }
 
-impl AsyncRead for WireIo {
+impl AsyncRead for StrayBodyIo {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -74,7 +74,7 @@ impl AsyncRead for WireIo {
     }
 }
 
-impl AsyncWrite for WireIo {
+impl AsyncWrite for StrayBodyIo {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -18,7 +18,11 @@ const ALLOW_HEADERS: &str = "Content-Type, If-None-Match, Authorization, X-API-K
 
 /// Wraps every request: answers CORS preflights, enforces `--require-auth` on `/ofrep/`, applies
 /// the `slow` fault, adds the CORS headers every response carries, and logs the request.
-pub async fn front(Shared(state): Shared<Arc<State>>, request: Request, next: Next) -> Response {
+pub async fn around_every_request(
+    Shared(state): Shared<Arc<State>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();

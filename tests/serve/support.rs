@@ -6,9 +6,14 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use ofrep::serve::{ServeConfig, ServeEvent, Server};
+use ofrep::serve::{Fault, ServeConfig, ServeEvent, Server};
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedReceiver;
+
+/// How long to wait for something that must not happen.
+pub const SHORT: Duration = Duration::from_millis(300);
+/// The bound on every wait for something that must happen.
+pub const LONG: Duration = Duration::from_secs(3);
 
 pub const BULK: &str = "ofrep/v1/evaluate/flags";
 pub const EVENTS: &str = "ofrep/v1/events";
@@ -230,4 +235,26 @@ fn parse_block(block: &str) -> Frame {
         frame.data = Some(data.join("\n"));
     }
     frame
+}
+
+pub fn with_faults(faults: &[&str]) -> ServeConfig {
+    let mut config = ServeConfig::embedded();
+    config.faults = faults.iter().map(|f| Fault::parse(f).unwrap()).collect();
+    config
+}
+
+/// A configuration serving `text` from `flags.json` in `dir`.
+pub fn with_file(dir: &tempfile::TempDir, text: &str) -> ServeConfig {
+    let path = dir.path().join("flags.json");
+    std::fs::write(&path, text).unwrap();
+    let mut config = ServeConfig::embedded();
+    config.flags_file = Some(path);
+    config
+}
+
+/// A raw connection to `server`, for tests about the bytes on the wire.
+pub async fn socket(server: &TestServer) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(server.server.addr())
+        .await
+        .expect("the server accepts")
 }

@@ -1,0 +1,189 @@
+//! The real binary: the listening line, signals and exit codes.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{BULK, LONG};
+
+fn ofrep() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ofrep"));
+    command
+        .env_remove("OFREP_SERVE_TOKEN")
+        .env_remove("NO_COLOR")
+        .env_remove("CI");
+    command
+}
+
+/// Kills the child on drop, so a failing test leaves no server behind.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Child {
+    /// Starts `ofrep serve --port 0 ARGS` with `stream` piped (the other one discarded) and
+    /// returns the first line written there, read with a time bound, and the rest of the pipe,
+    /// left unread.
+    fn serve(args: &[&str], stream: Output) -> (Self, String, Box<dyn BufRead + Send>) {
+        let mut command = ofrep();
+        command
+            .args(["serve", "--port", "0", "--color", "never"])
+            .args(args);
+        let (stdout, stderr) = match stream {
+            Output::Stdout => (Stdio::piped(), Stdio::null()),
+            Output::Stderr => (Stdio::null(), Stdio::piped()),
+        };
+        let mut child = Self(command.stdout(stdout).stderr(stderr).spawn().unwrap());
+        let pipe: Box<dyn std::io::Read + Send> = match stream {
+            Output::Stdout => Box::new(child.0.stdout.take().unwrap()),
+            Output::Stderr => Box::new(child.0.stderr.take().unwrap()),
+        };
+        // Read on a thread so a silent server fails the test instead of hanging it.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader: Box<dyn BufRead + Send> = Box::new(BufReader::new(pipe));
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = sender.send((line, reader));
+        });
+        let (line, rest) = receiver.recv_timeout(LONG).expect("a first line in time");
+        (child, line, rest)
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit code.
+    async fn terminate(&mut self) -> Option<i32> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + LONG;
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop on SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+enum Output {
+    Stdout,
+    Stderr,
+}
+
+#[tokio::test]
+async fn the_binary_prints_its_address_as_json_serves_and_stops_on_sigterm() {
+    let (mut child, first, rest) = Child::serve(&["-o", "json"], Output::Stdout);
+    let listening: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(listening["type"], "listening");
+    let address = listening["address"].as_str().unwrap();
+    assert!(address.starts_with("127.0.0.1:"), "{address}");
+    let url = listening["url"].as_str().unwrap();
+    assert_eq!(url, format!("http://{address}"));
+    let (lines, mut incoming) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in rest.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    let response = crate::support::client()
+        .post(format!("{url}/{BULK}"))
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer should-not-be-logged")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let logged = tokio::time::timeout(LONG, incoming.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let logged: Value = serde_json::from_str(&logged).unwrap();
+    assert_eq!(
+        (logged["type"].clone(), logged["status"].clone()),
+        (json!("request"), json!(200))
+    );
+    assert!(!logged.to_string().contains("should-not-be-logged"));
+    assert_eq!(child.terminate().await, Some(0));
+}
+
+#[tokio::test]
+async fn the_binary_stops_on_sigterm_even_when_nobody_reads_its_output() {
+    let (mut child, first, _unread) = Child::serve(&["-o", "json"], Output::Stdout);
+    let listening: Value = serde_json::from_str(&first).unwrap();
+    let url = format!("{}/{BULK}", listening["url"].as_str().unwrap());
+    // About 100 bytes of log per request: well past a 64 KiB pipe buffer.
+    let client = crate::support::client();
+    for _ in 0..1000 {
+        client.post(&url).body("").send().await.unwrap();
+    }
+    assert_eq!(
+        child.terminate().await,
+        Some(0),
+        "a full output pipe must not stop the stop"
+    );
+}
+
+#[tokio::test]
+async fn the_binary_says_where_it_listens_on_stderr_in_human_mode() {
+    let (mut child, first, _rest) = Child::serve(&[], Output::Stderr);
+    let port = first
+        .trim_end()
+        .strip_prefix("listening on http://127.0.0.1:")
+        .unwrap_or_else(|| panic!("{first}"));
+    assert!(port.parse::<u16>().is_ok_and(|port| port > 0), "{first}");
+    assert_eq!(child.terminate().await, Some(0));
+}
+
+#[test]
+fn the_binary_exits_2_naming_file_and_line_for_an_invalid_flag_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.json");
+    std::fs::write(
+        &path,
+        "{\n  \"flags\": {\n    \"a\": {\"state\": \"ON\"}\n  }\n}",
+    )
+    .unwrap();
+    let output = ofrep()
+        .args(["serve", "--port", "0", "--flags"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.json:3:5: "), "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("\nhint: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_binary_exits_2_listing_the_faults_for_an_unknown_one() {
+    let output = ofrep()
+        .args(["serve", "--port", "0", "--fault", "explode"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown fault `explode`") && stderr.contains("sse-not-json"),
+        "{stderr}"
+    );
+}
