@@ -337,6 +337,7 @@ mod tests {
             evidence: Vec::new(),
             location: location.to_owned(),
             duration: Duration::from_millis(millis),
+            cause: None,
         }
     }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Outcome, World, fail, passes};
+use super::{Outcome, StepError, World, fail, passes};
 use crate::protocol::checks;
 use crate::protocol::etag::{EntityTag, EtagVerdict};
 use crate::protocol::wire;
@@ -14,7 +14,7 @@ use crate::protocol::wire;
 const REPLAY_WAIT: Duration = Duration::from_millis(300);
 
 impl World<'_> {
-    pub(super) fn remember_etag(&mut self, name: &str) -> Result<Outcome, String> {
+    pub(super) fn remember_etag(&mut self, name: &str) -> Result<Outcome, StepError> {
         Ok(match self.last()?.answer.etag() {
             Some(etag) => {
                 let etag = etag.to_owned();
@@ -64,7 +64,7 @@ impl World<'_> {
         &self,
         ok: impl Fn(u16) -> bool,
         expected: &str,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, StepError> {
         let status = self.last()?.answer.status;
         Ok(if ok(status) {
             Outcome::Pass
@@ -73,7 +73,7 @@ impl World<'_> {
         })
     }
 
-    pub(super) fn status_one_of(&self, list: &[u16]) -> Result<Outcome, String> {
+    pub(super) fn status_one_of(&self, list: &[u16]) -> Result<Outcome, StepError> {
         let text = list
             .iter()
             .map(u16::to_string)
@@ -82,7 +82,7 @@ impl World<'_> {
         self.status_check(|s| list.contains(&s), &text)
     }
 
-    pub(super) async fn no_body(&mut self) -> Result<Outcome, String> {
+    pub(super) async fn no_body(&mut self) -> Result<Outcome, StepError> {
         let last = self.last()?;
         if let Some(evidence) = checks::bulk::body_evidence(&last.answer) {
             return Ok(fail("no body", evidence));
@@ -101,7 +101,7 @@ impl World<'_> {
             match wire::replay(&url, &method, &headers, &body, REPLAY_WAIT).await {
                 None => Outcome::Pass,
                 Some(Err(why)) => {
-                    return Err(format!("replaying the request over TCP failed: {why}"));
+                    return Err(StepError::Replay(why));
                 }
                 Some(Ok(replay)) => {
                     self.evidence.push(format!(
@@ -124,14 +124,14 @@ impl World<'_> {
         )
     }
 
-    pub(super) fn has_etag(&self) -> Result<Outcome, String> {
+    pub(super) fn has_etag(&self) -> Result<Outcome, StepError> {
         Ok(match self.last()?.answer.etag() {
             Some(_) => Outcome::Pass,
             None => fail("an ETag header", "none"),
         })
     }
 
-    pub(super) fn etag_valid(&self) -> Result<Outcome, String> {
+    pub(super) fn etag_valid(&self) -> Result<Outcome, StepError> {
         let etag = self.last()?.answer.etag().map(str::to_owned);
         Ok(match EtagVerdict::of(etag.as_deref()) {
             EtagVerdict::Strong | EtagVerdict::Weak => Outcome::Pass,
@@ -142,7 +142,7 @@ impl World<'_> {
         })
     }
 
-    pub(super) fn etag_is(&self, value: &str) -> Result<Outcome, String> {
+    pub(super) fn etag_is(&self, value: &str) -> Result<Outcome, StepError> {
         let value = self.substitute(value)?;
         Ok(match self.last()?.answer.etag() {
             Some(etag) if etag == value => Outcome::Pass,
@@ -150,7 +150,7 @@ impl World<'_> {
         })
     }
 
-    pub(super) fn etag_is_not(&self, value: &str) -> Result<Outcome, String> {
+    pub(super) fn etag_is_not(&self, value: &str) -> Result<Outcome, StepError> {
         let value = self.substitute(value)?;
         Ok(match self.last()?.answer.etag() {
             Some(etag) if opaque(etag) != opaque(&value) => Outcome::Pass,
@@ -161,7 +161,7 @@ impl World<'_> {
         })
     }
 
-    pub(super) fn header_includes(&self, name: &str, value: &str) -> Result<Outcome, String> {
+    pub(super) fn header_includes(&self, name: &str, value: &str) -> Result<Outcome, StepError> {
         let value = self.substitute(value)?;
         let header = self.last()?.answer.header(name).map(str::to_owned);
         let listed = header.as_deref().is_some_and(|h| {
@@ -179,18 +179,18 @@ impl World<'_> {
         })
     }
 
-    pub(super) fn passes_check(&self, id: &str) -> Result<Outcome, String> {
+    pub(super) fn passes_check(&self, id: &str) -> Result<Outcome, StepError> {
         Ok(passes(id, checks::all(&self.last()?.answer)))
     }
 
     pub(super) fn advertises_streams(&self) -> Outcome {
         match self.stream_url() {
             Ok(_) => Outcome::Pass,
-            Err(why) => fail("an `eventStreams` entry of type sse", why),
+            Err(why) => fail("an `eventStreams` entry of type sse", why.to_string()),
         }
     }
 
-    pub(super) fn body_field(&self, path: &str, value: &str) -> Result<Outcome, String> {
+    pub(super) fn body_field(&self, path: &str, value: &str) -> Result<Outcome, StepError> {
         let expected = crate::protocol::context::parse_value(&self.substitute(value)?);
         let body = self.last()?.answer.body.json().cloned();
         let found = body
@@ -206,12 +206,14 @@ impl World<'_> {
         })
     }
 
-    pub(super) fn status_ok_unless_flags_equal(&self, name: &str) -> Result<Outcome, String> {
+    pub(super) fn status_ok_unless_flags_equal(&self, name: &str) -> Result<Outcome, StepError> {
         let status = self.last()?.answer.status;
-        let remembered = self
-            .remembered_flags
-            .get(name)
-            .ok_or_else(|| format!("no flags remembered as `{name}`"))?;
+        let remembered =
+            self.remembered_flags
+                .get(name)
+                .ok_or_else(|| StepError::NoFlagsRemembered {
+                    name: name.to_owned(),
+                })?;
         let current = self.last_bulk.as_ref().and_then(|b| b.get("flags"));
         Ok(match status {
             200 => Outcome::Pass,

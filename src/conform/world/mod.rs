@@ -6,6 +6,7 @@
 //! to the function that carries it out; each kind of step lives in its own module.
 
 mod assertions;
+mod error;
 mod requests;
 mod streams;
 mod triggers;
@@ -23,15 +24,16 @@ use crate::redact::Redactor;
 use crate::sse::parser::Event;
 use streams::StreamState;
 
+pub use error::StepError;
 pub use streams::event_metadata;
-pub use triggers::ChangeTrigger;
+pub use triggers::{ChangeTrigger, TriggerError};
 
 #[derive(Debug)]
 pub enum Outcome {
     Pass,
     Fail { expected: String, actual: String },
     Skip(String),
-    Error(String),
+    Error(StepError),
 }
 
 /// Passes when none of `findings` has this checklist id; fails with their messages otherwise.
@@ -121,7 +123,7 @@ impl<'a> World<'a> {
     }
 
     /// `Err` is a step that could not be carried out.
-    async fn step(&mut self, action: &Action) -> Result<Outcome, String> {
+    async fn step(&mut self, action: &Action) -> Result<Outcome, StepError> {
         match action {
             Action::SetContext(text) => self.set_context(text),
             Action::SetHeader(name, value) => self.set_header(name, value),
@@ -199,19 +201,17 @@ impl<'a> World<'a> {
 
     /// Replaces each `{name}` (a word) with the value remembered under that name. Braces around
     /// anything else (JSON) are left alone.
-    fn substitute(&self, text: &str) -> Result<String, String> {
+    fn substitute(&self, text: &str) -> Result<String, StepError> {
         substitute(text, &self.memory)
     }
 
-    fn last(&self) -> Result<&Exchange, String> {
-        self.last
-            .as_ref()
-            .ok_or_else(|| "no request has been made yet".to_owned())
+    fn last(&self) -> Result<&Exchange, StepError> {
+        self.last.as_ref().ok_or(StepError::NoRequestYet)
     }
 }
 
 /// [`World::substitute`] over any memory, so it can be tested without a server.
-fn substitute(text: &str, memory: &HashMap<String, String>) -> Result<String, String> {
+fn substitute(text: &str, memory: &HashMap<String, String>) -> Result<String, StepError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('{') {
@@ -222,9 +222,9 @@ fn substitute(text: &str, memory: &HashMap<String, String>) -> Result<String, St
             .unwrap_or(after.len());
         if word_end > 0 && after[word_end..].starts_with('}') {
             let name = &after[..word_end];
-            let value = memory
-                .get(name)
-                .ok_or_else(|| format!("nothing is remembered as `{name}`"))?;
+            let value = memory.get(name).ok_or_else(|| StepError::NotRemembered {
+                name: name.to_owned(),
+            })?;
             out.push_str(value);
             rest = &after[word_end + 1..];
         } else {
@@ -234,4 +234,53 @@ fn substitute(text: &str, memory: &HashMap<String, String>) -> Result<String, St
     }
     out.push_str(rest);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_remembered_word_in_braces_is_replaced_by_its_value() {
+        let memory = memory(&[("etag", "\"v1\""), ("flag-key", "beta_flag")]);
+        assert_eq!(
+            substitute("W/{etag} for {flag-key}", &memory).unwrap(),
+            "W/\"v1\" for beta_flag"
+        );
+    }
+
+    #[test]
+    fn json_braces_are_left_alone() {
+        let memory = memory(&[("a", "replaced")]);
+        assert_eq!(substitute("{\"a\": 1}", &memory).unwrap(), "{\"a\": 1}");
+        assert_eq!(
+            substitute("{\"context\": {\"targetingKey\": \"{a}\"}}", &memory).unwrap(),
+            "{\"context\": {\"targetingKey\": \"replaced\"}}"
+        );
+    }
+
+    #[test]
+    fn empty_braces_and_braces_around_spaces_are_untouched() {
+        let memory = memory(&[("x", "replaced")]);
+        assert_eq!(substitute("{}", &memory).unwrap(), "{}");
+        assert_eq!(substitute("{ x }", &memory).unwrap(), "{ x }");
+        assert_eq!(substitute("a { b", &memory).unwrap(), "a { b");
+    }
+
+    #[test]
+    fn an_unknown_name_is_an_error_that_names_it() {
+        let error = substitute("If-None-Match {etag}", &memory(&[])).unwrap_err();
+        assert!(
+            matches!(&error, StepError::NotRemembered { name } if name == "etag"),
+            "{error:?}"
+        );
+        assert_eq!(error.to_string(), "nothing is remembered as `etag`");
+    }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::assertions::opaque;
 use super::streams::event_metadata;
-use super::{Outcome, World, fail};
+use super::{Outcome, StepError, World, fail};
 use crate::protocol::answer::Endpoint;
 use crate::protocol::client::RawRequest;
 
@@ -15,18 +15,18 @@ use crate::protocol::client::RawRequest;
 const POLL_EVERY: Duration = Duration::from_millis(100);
 
 impl World<'_> {
-    pub(super) fn set_context(&mut self, text: &str) -> Result<Outcome, String> {
+    pub(super) fn set_context(&mut self, text: &str) -> Result<Outcome, StepError> {
         let text = self.substitute(text)?;
         match serde_json::from_str(&text) {
             Ok(Value::Object(map)) => {
                 self.context = map;
                 Ok(Outcome::Pass)
             }
-            _ => Err(format!("the context `{text}` is not a JSON object")),
+            _ => Err(StepError::NotAJsonObject { text }),
         }
     }
 
-    pub(super) fn set_header(&mut self, name: &str, value: &str) -> Result<Outcome, String> {
+    pub(super) fn set_header(&mut self, name: &str, value: &str) -> Result<Outcome, StepError> {
         let value = self.substitute(value)?;
         self.headers.push((name.to_owned(), value));
         Ok(Outcome::Pass)
@@ -43,7 +43,7 @@ impl World<'_> {
         query: Option<&str>,
         raw_body: Option<&str>,
         origin: Option<&str>,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, StepError> {
         let mut headers = vec![("accept".to_owned(), "application/json".to_owned())];
         if let Some(etag) = if_none_match {
             headers.push(("if-none-match".to_owned(), self.substitute(etag)?));
@@ -73,7 +73,7 @@ impl World<'_> {
         &mut self,
         key: &str,
         raw_body: Option<&str>,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, StepError> {
         let key = self.substitute(key)?;
         let body = self.body_or_context(raw_body)?;
         let headers = vec![("accept".to_owned(), "application/json".to_owned())];
@@ -92,7 +92,7 @@ impl World<'_> {
         &mut self,
         origin: &str,
         headers: &str,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, StepError> {
         let request_headers = vec![
             ("origin".to_owned(), self.substitute(origin)?),
             (
@@ -125,7 +125,7 @@ impl World<'_> {
         seconds: u64,
         if_none_match: &str,
         status: u16,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, StepError> {
         let etag = self.substitute(if_none_match)?;
         let expected = format!("{status} within {seconds} s");
         self.poll(seconds, &etag, Vec::new(), expected, |got, _| got == status)
@@ -139,14 +139,10 @@ impl World<'_> {
         seconds: u64,
         if_none_match: &str,
         with_metadata: bool,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, StepError> {
         let etag = self.substitute(if_none_match)?;
         let query = if with_metadata {
-            event_metadata(
-                self.event
-                    .as_ref()
-                    .ok_or("no event yet: wait for one first")?,
-            )
+            event_metadata(self.event.as_ref().ok_or(StepError::NoEventYet)?)
         } else {
             Vec::new()
         };
@@ -167,7 +163,7 @@ impl World<'_> {
         query: Vec<(String, String)>,
         expected: String,
         done: impl Fn(u16, Option<&str>) -> bool,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, StepError> {
         let deadline = Instant::now() + Duration::from_secs(seconds);
         loop {
             let headers = vec![("if-none-match".to_owned(), etag.to_owned())];
@@ -192,7 +188,7 @@ impl World<'_> {
     }
 
     /// The step's own body (substituted) when it has one, else the context.
-    fn body_or_context(&self, raw_body: Option<&str>) -> Result<Vec<u8>, String> {
+    fn body_or_context(&self, raw_body: Option<&str>) -> Result<Vec<u8>, StepError> {
         Ok(match raw_body {
             Some(raw) => self.substitute(raw)?.into_bytes(),
             None => self.context_body(),
@@ -213,7 +209,7 @@ impl World<'_> {
         query: Vec<(String, String)>,
         mut headers: Vec<(String, String)>,
         body: Option<Vec<u8>>,
-    ) -> Result<u16, String> {
+    ) -> Result<u16, StepError> {
         headers.extend(self.headers.iter().cloned());
         self.last_body = body.clone().unwrap_or_default();
         let raw = RawRequest {
@@ -229,7 +225,7 @@ impl World<'_> {
             .client
             .exchange(&raw)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(StepError::Transport)?;
         self.evidence
             .extend(exchange.transcript(&self.env.redactor));
         let status = exchange.answer.status;

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use super::{Outcome, World, fail, passes};
+use super::{Outcome, StepError, World, fail, passes};
 use crate::protocol::answer::Endpoint;
 use crate::protocol::checks;
 use crate::protocol::event_streams;
@@ -26,6 +26,17 @@ pub(super) struct OpenStream {
     task: JoinHandle<()>,
     problems: Vec<Problem>,
     ended: Option<String>,
+}
+
+/// Why there is no stream to connect to: a reason to skip, or the actual side of a failure.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum NoStreamUrl {
+    #[error("no bulk answer yet")]
+    BeforeAnyBulkAnswer,
+    #[error("the answer has no `eventStreams`")]
+    EventStreamsMissing,
+    #[error("no `eventStreams` entry of type sse resolves to a URL")]
+    NoSseEntry,
 }
 
 /// How the last connection attempt went.
@@ -57,7 +68,7 @@ impl World<'_> {
     pub(super) async fn connect(
         &mut self,
         last_event_id: Option<String>,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, StepError> {
         if self.last_bulk.is_none() {
             let body = self.context_body();
             self.send(
@@ -159,7 +170,7 @@ impl World<'_> {
         Outcome::Pass
     }
 
-    pub(super) fn stream_is_event_stream(&mut self) -> Result<Outcome, String> {
+    pub(super) fn stream_is_event_stream(&mut self) -> Result<Outcome, StepError> {
         Ok(match &self.stream {
             StreamState::Open(s) => {
                 self.evidence.push(format!(
@@ -183,16 +194,13 @@ impl World<'_> {
                 fail("200 with Content-Type text/event-stream", why.clone())
             }
             StreamState::None => {
-                return Err("no stream: connect to the advertised event stream first".into());
+                return Err(StepError::NoStream);
             }
         })
     }
 
-    pub(super) fn event_passes_check(&self, id: &str) -> Result<Outcome, String> {
-        let event = self
-            .event
-            .as_ref()
-            .ok_or("no event yet: wait for one first")?;
+    pub(super) fn event_passes_check(&self, id: &str) -> Result<Outcome, StepError> {
+        let event = self.event.as_ref().ok_or(StepError::NoEventYet)?;
         Ok(passes(id, checks::sse::event(event)))
     }
 
@@ -205,17 +213,20 @@ impl World<'_> {
     }
 
     /// The first sse entry of the last bulk answer's `eventStreams`, or why there is none.
-    pub(super) fn stream_url(&self) -> Result<Url, String> {
-        let body = self.last_bulk.as_ref().ok_or("no bulk answer yet")?;
+    pub(super) fn stream_url(&self) -> Result<Url, NoStreamUrl> {
+        let body = self
+            .last_bulk
+            .as_ref()
+            .ok_or(NoStreamUrl::BeforeAnyBulkAnswer)?;
         let entries = event_streams::entries(body, &self.env.base);
         if entries.is_empty() {
-            return Err("the answer has no `eventStreams`".into());
+            return Err(NoStreamUrl::EventStreamsMissing);
         }
         entries
             .into_iter()
             .filter(|e| e.kind.as_deref() == Some("sse"))
             .find_map(|e| e.resolved.ok())
-            .ok_or_else(|| "no `eventStreams` entry of type sse resolves to a URL".into())
+            .ok_or(NoStreamUrl::NoSseEntry)
     }
 
     /// Waits for the next event (or, with `events_only` false, any comment or event).
@@ -223,7 +234,7 @@ impl World<'_> {
         &mut self,
         seconds: u64,
         events_only: bool,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, StepError> {
         let after_change = self.changed_while_open && events_only;
         if after_change && self.env.silent_after_change.load(Ordering::Relaxed) {
             return Ok(fail(
@@ -311,4 +322,67 @@ pub fn event_metadata(event: &Event) -> Vec<(String, String)> {
         _ => {}
     }
     query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(data: &str) -> Event {
+        Event {
+            event_type: "message".to_owned(),
+            named: None,
+            data: data.to_owned(),
+            id: None,
+            last_event_id: String::new(),
+        }
+    }
+
+    fn pair(name: &str, value: &str) -> (String, String) {
+        (name.to_owned(), value.to_owned())
+    }
+
+    #[test]
+    fn the_etag_becomes_flag_config_etag() {
+        assert_eq!(
+            event_metadata(&event(r#"{"etag": "\"v2\""}"#)),
+            [pair("flagConfigEtag", "\"v2\"")]
+        );
+    }
+
+    #[test]
+    fn last_modified_is_taken_as_a_string_or_as_a_number() {
+        assert_eq!(
+            event_metadata(&event(r#"{"lastModified": "2026-02-20T21:28:18Z"}"#)),
+            [pair("flagConfigLastModified", "2026-02-20T21:28:18Z")]
+        );
+        assert_eq!(
+            event_metadata(&event(r#"{"lastModified": 1771622898}"#)),
+            [pair("flagConfigLastModified", "1771622898")]
+        );
+    }
+
+    #[test]
+    fn data_that_is_not_json_gives_no_metadata() {
+        assert!(event_metadata(&event("refresh")).is_empty());
+        assert!(event_metadata(&event("")).is_empty());
+    }
+
+    #[test]
+    fn missing_or_mistyped_fields_give_no_metadata() {
+        assert!(event_metadata(&event(r#"{"type": "refresh"}"#)).is_empty());
+        assert!(event_metadata(&event(r#"{"etag": 7, "lastModified": true}"#)).is_empty());
+        assert!(event_metadata(&event(r#"["etag"]"#)).is_empty());
+    }
+
+    #[test]
+    fn both_fields_become_both_query_parameters_etag_first() {
+        assert_eq!(
+            event_metadata(&event(r#"{"lastModified": 1771622898, "etag": "abc"}"#)),
+            [
+                pair("flagConfigEtag", "abc"),
+                pair("flagConfigLastModified", "1771622898")
+            ]
+        );
+    }
 }

@@ -3,7 +3,7 @@
 
 use url::Url;
 
-use super::{Outcome, World};
+use super::{Outcome, StepError, World};
 use crate::redact::Redactor;
 
 /// How `a flag changes` is carried out.
@@ -15,29 +15,44 @@ pub enum ChangeTrigger {
     Command(String),
 }
 
+/// Why firing the trigger failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TriggerError {
+    /// The POST could not be made; `shown_url` is redacted.
+    #[error("the trigger POST {shown_url} failed: {cause}")]
+    PostFailed { shown_url: String, cause: String },
+    #[error("the trigger POST {shown_url} answered {status}")]
+    PostRefused { shown_url: String, status: u16 },
+    #[error("the trigger command could not start: {0}")]
+    CommandDidNotStart(#[source] std::io::Error),
+    #[error("the trigger command exited with {status}: {stderr}")]
+    CommandFailed {
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+}
+
 impl ChangeTrigger {
-    async fn fire(&self, http: &reqwest::Client, redactor: &Redactor) -> Result<(), String> {
+    async fn fire(&self, http: &reqwest::Client, redactor: &Redactor) -> Result<(), TriggerError> {
         match self {
             Self::Url(url) => {
-                let shown = redactor.url(url.as_str()).into_owned();
+                let shown_url = redactor.url(url.as_str()).into_owned();
                 let response = http
                     .post(url.clone())
                     .header("content-type", "application/json")
                     .send()
                     .await
-                    .map_err(|e| {
-                        format!(
-                            "the trigger POST {shown} failed: {}",
-                            crate::error::root_cause(&e)
-                        )
+                    .map_err(|e| TriggerError::PostFailed {
+                        shown_url: shown_url.clone(),
+                        cause: crate::error::root_cause(&e),
                     })?;
                 if response.status().is_success() {
                     Ok(())
                 } else {
-                    Err(format!(
-                        "the trigger POST {shown} answered {}",
-                        response.status().as_u16()
-                    ))
+                    Err(TriggerError::PostRefused {
+                        shown_url,
+                        status: response.status().as_u16(),
+                    })
                 }
             }
             Self::Command(command) => {
@@ -47,16 +62,14 @@ impl ChangeTrigger {
                     .stdin(std::process::Stdio::null())
                     .output()
                     .await
-                    .map_err(|e| format!("the trigger command could not start: {e}"))?;
+                    .map_err(TriggerError::CommandDidNotStart)?;
                 if output.status.success() {
                     Ok(())
                 } else {
-                    let stderr = String::from_utf8_lossy(&output.stderr);
-                    Err(format!(
-                        "the trigger command exited with {}: {}",
-                        output.status,
-                        stderr.trim()
-                    ))
+                    Err(TriggerError::CommandFailed {
+                        status: output.status,
+                        stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+                    })
                 }
             }
         }
@@ -64,12 +77,8 @@ impl ChangeTrigger {
 }
 
 impl World<'_> {
-    pub(super) async fn change_flag(&mut self) -> Result<Outcome, String> {
-        let trigger = self
-            .env
-            .trigger
-            .as_ref()
-            .ok_or("no trigger: pass --trigger-url or --trigger-cmd")?;
+    pub(super) async fn change_flag(&mut self) -> Result<Outcome, StepError> {
+        let trigger = self.env.trigger.as_ref().ok_or(StepError::NoTrigger)?;
         trigger
             .fire(self.env.client.stream_http(), &self.env.redactor)
             .await?;
