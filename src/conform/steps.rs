@@ -78,7 +78,23 @@ enum Arg {
     Int(u64),
 }
 
-type Build = fn(&[Arg], Option<&str>) -> Result<Action, String>;
+/// Why a step's text does not resolve to an [`Action`]. The loader puts `file:line: ` in front.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("unknown step `{text}`; did you mean `{closest}`?")]
+    UnknownStep { text: String, closest: &'static str },
+    #[error("this step needs a doc string")]
+    NeedsDocString,
+    #[error("{0} is not an HTTP status")]
+    NotAnHttpStatus(u64),
+    /// An entry of `the status is one of "…"` that is not a number.
+    #[error("`{0}` is not a status")]
+    NotAStatus(String),
+    #[error("`{0}` is not a checklist id")]
+    NotACheckId(String),
+}
+
+type Build = fn(&[Arg], Option<&str>) -> Result<Action, ResolveError>;
 
 /// One sentence of the vocabulary.
 pub struct StepDef {
@@ -104,17 +120,17 @@ fn int(args: &[Arg], i: usize) -> u64 {
     }
 }
 
-fn status(args: &[Arg], i: usize) -> Result<u16, String> {
+fn status(args: &[Arg], i: usize) -> Result<u16, ResolveError> {
     u16::try_from(int(args, i))
         .ok()
         .filter(|s| (100..=599).contains(s))
-        .ok_or_else(|| format!("{} is not an HTTP status", int(args, i)))
+        .ok_or_else(|| ResolveError::NotAnHttpStatus(int(args, i)))
 }
 
-fn known_check(id: String) -> Result<String, String> {
+fn known_check(id: String) -> Result<String, ResolveError> {
     match checklist::level_of(&id) {
         Some(_) => Ok(id),
-        None => Err(format!("`{id}` is not a checklist id")),
+        None => Err(ResolveError::NotACheckId(id)),
     }
 }
 
@@ -146,7 +162,7 @@ pub const VOCABULARY: &[StepDef] = &[
         "The same, with the JSON object in a doc string.",
         |_, doc| doc
             .map(|d| Action::SetContext(d.to_owned()))
-            .ok_or_else(|| "this step needs a doc string".into())
+            .ok_or(ResolveError::NeedsDocString)
     ),
     step!(
         "requests",
@@ -313,12 +329,12 @@ pub const VOCABULARY: &[StepDef] = &[
         "The last answer's status is in the comma-separated list.",
         |a, _| {
             let list = text(a, 0);
-            let codes: Result<Vec<u16>, String> = list
+            let codes: Result<Vec<u16>, ResolveError> = list
                 .split(',')
                 .map(|c| {
                     c.trim()
                         .parse::<u16>()
-                        .map_err(|_| format!("`{}` is not a status", c.trim()))
+                        .map_err(|_| ResolveError::NotAStatus(c.trim().to_owned()))
                 })
                 .collect();
             Ok(Action::StatusOneOf(codes?))
@@ -504,18 +520,17 @@ pub const VOCABULARY: &[StepDef] = &[
 ];
 
 /// Matches one step's text (without its keyword) against the vocabulary.
-pub fn resolve(text: &str, docstring: Option<&str>) -> Result<Action, String> {
+pub fn resolve(text: &str, docstring: Option<&str>) -> Result<Action, ResolveError> {
     let text = text.trim();
     for def in VOCABULARY {
         if let Some(args) = match_pattern(def.pattern, text) {
             return (def.build)(&args, docstring);
         }
     }
-    let closest = closest(text);
-    Err(format!(
-        "unknown step `{text}`; did you mean `{}`?",
-        closest.pattern
-    ))
+    Err(ResolveError::UnknownStep {
+        text: text.to_owned(),
+        closest: closest(text).pattern,
+    })
 }
 
 /// The vocabulary entry whose pattern is nearest to `text` (Levenshtein over characters).
@@ -689,16 +704,20 @@ mod tests {
         assert!(
             resolve("the status is 999", None)
                 .unwrap_err()
+                .to_string()
                 .contains("not an HTTP status")
         );
         assert!(
             resolve("the answer passes check no-such-check", None)
                 .unwrap_err()
+                .to_string()
                 .contains("not a checklist id")
         );
-        let err = resolve("the statu is 200", None).unwrap_err();
+        let err = resolve("the statu is 200", None).unwrap_err().to_string();
         assert!(err.contains("did you mean `the status is {int}`"), "{err}");
-        let err = resolve("I requests a bulk evaluations", None).unwrap_err();
+        let err = resolve("I requests a bulk evaluations", None)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("did you mean `I request a bulk evaluation`"),
             "{err}"
