@@ -262,6 +262,28 @@ fn user_scenarios_pass_fail_and_report_unknown_steps_and_syntax_errors_by_file_a
 }
 
 #[test]
+fn a_scenario_that_uses_an_unremembered_value_is_a_scenario_error_not_a_network_error() {
+    let server = ReferenceServer::start(&[]);
+    let mistake = "Feature: Mine\n  @must @id:bulk-304-on-match\n  Scenario: ours\n    When I request a bulk evaluation with If-None-Match \"{never-remembered}\"\n    Then the status is 304\n";
+    let (_dir, path) = user_file(mistake);
+    let out = run(ofrep()
+        .args(["conform", &server.url, "--no-builtin", "--scenarios"])
+        .arg(&path));
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("nothing is remembered as `never-remembered`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("hint: the scenario at") && !out.stderr.contains("network error"),
+        "a scenario mistake must not read as a network error: {}",
+        out.stderr
+    );
+}
+
+#[test]
 fn json_output_matches_the_documented_schema() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

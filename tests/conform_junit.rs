@@ -66,6 +66,7 @@ fn result(id: &str, feature: &str, status: Status) -> ScenarioResult {
         ],
         location: format!("builtin/{feature}.feature:1"),
         duration: Duration::from_millis(250),
+        cause: None,
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 use crate::Outcome;
 use crate::cli::ConformArgs;
 use crate::commands::Target;
-use crate::conform::model::{ConformReport, Status};
+use crate::conform::model::{ConformReport, ErrorCause, ScenarioResult, Status};
 use crate::conform::runner::{self, RunOptions};
 use crate::conform::scenario::{self, Scenario};
 use crate::conform::world::{ChangeTrigger, RunEnv};
@@ -88,8 +88,7 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
     let statuses: Vec<Status> = report.results.iter().map(|r| r.status).collect();
     if let Some(first) = report.results.iter().find(|r| r.status == Status::Error) {
         let count = statuses.iter().filter(|s| **s == Status::Error).count();
-        return Err(Error::network(format!("{count} scenario(s) could not run; the first: {} ({}): {}", first.id, first.location, first.message))
-            .with_hint("the report above has every result; a network error usually means the server went away mid-run"));
+        return Err(not_run(count, first));
     }
     Ok(if statuses.contains(&Status::Fail) {
         Outcome::Failure
@@ -122,4 +121,25 @@ fn load(args: &ConformArgs) -> Result<Vec<Scenario>, Error> {
         scenarios.extend(scenario::parse(source)?.scenarios);
     }
     Ok(scenarios)
+}
+
+/// The error for a run in which `count` scenarios could not be carried out, named by the first
+/// and by whose problem it was: the scenario's author, the network, or the trigger.
+fn not_run(count: usize, first: &ScenarioResult) -> Error {
+    let message = format!(
+        "{count} scenario(s) could not run; the first: {} ({}): {}",
+        first.id, first.location, first.message
+    );
+    match first.cause {
+        Some(ErrorCause::Scenario) => Error::scenario(message).with_hint(format!(
+            "the scenario at {} uses a step before what it needs is set up; `ofrep conform --list-steps` shows the vocabulary",
+            first.location
+        )),
+        Some(ErrorCause::Trigger) => Error::trigger(message).with_hint(
+            "check that --trigger-url answers a POST with 2xx, or that --trigger-cmd exits 0",
+        ),
+        Some(ErrorCause::Transport) | None => Error::network(message).with_hint(
+            "the report above has every result; a network error usually means the server went away mid-run",
+        ),
+    }
 }

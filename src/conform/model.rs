@@ -36,6 +36,18 @@ impl Status {
     }
 }
 
+/// Whose problem it is that a scenario could not run, for the command to choose its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCause {
+    /// The scenario asks for something no earlier step set up (a remembered value, a request,
+    /// an event, a stream, a trigger) or sets a context that is not a JSON object.
+    Scenario,
+    /// A request to the server could not be made or answered.
+    Transport,
+    /// The configured trigger (`--trigger-url`, `--trigger-cmd`) failed.
+    Trigger,
+}
+
 /// One scenario's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioResult {
@@ -59,10 +71,14 @@ pub struct ScenarioResult {
     pub location: String,
     #[serde(rename = "durationMs", serialize_with = "millis")]
     pub duration: Duration,
+    /// Set when `status` is `Error`. Not part of the JSON document, whose shape only gains
+    /// fields deliberately.
+    #[serde(skip)]
+    pub cause: Option<ErrorCause>,
 }
 
 fn millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_f64((duration.as_secs_f64() * 1e6).round() / 1e3)
+    serializer.serialize_f64(crate::units::millis(*duration))
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -162,6 +162,7 @@ fn result(
         evidence,
         location: scenario.location.clone(),
         duration,
+        cause: None,
     }
 }
 
@@ -171,6 +172,10 @@ pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
     let mut world = World::new(env);
     for step in &scenario.steps {
         let outcome = world.run(&step.action).await;
+        let cause = match &outcome {
+            Outcome::Error(error) => Some(error.cause()),
+            _ => None,
+        };
         let place = format!("{} (line {})", step.text, step.line);
         let (status, message, expected_actual) = match outcome {
             Outcome::Pass => continue,
@@ -200,14 +205,17 @@ pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
         } else {
             std::mem::take(&mut world.evidence)
         };
-        return result(
-            scenario,
-            status,
-            message,
-            expected_actual,
-            evidence,
-            started.elapsed(),
-        );
+        return ScenarioResult {
+            cause,
+            ..result(
+                scenario,
+                status,
+                message,
+                expected_actual,
+                evidence,
+                started.elapsed(),
+            )
+        };
     }
     result(
         scenario,

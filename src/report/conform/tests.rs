@@ -28,6 +28,7 @@ fn result(
         evidence: Vec::new(),
         location: location.to_owned(),
         duration: Duration::from_millis(millis),
+        cause: None,
     }
 }
 
