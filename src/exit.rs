@@ -19,3 +19,21 @@ Exit codes:
   0  success: the server answered and broke no MUST-level rule
   1  failure: an error status, a MUST-level finding, or an unmet condition
   2  ofrep could not do its job: usage, invalid URL, connection, TLS, timeout";
+
+/// How a command that did its job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server did nothing wrong (exit 0).
+    Success,
+    /// The server, or the watched condition, said no (exit 1).
+    Failure,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Success => SUCCESS,
+            Self::Failure => FAILURE,
+        }
+    }
+}

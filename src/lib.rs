@@ -21,26 +21,9 @@ pub mod units;
 pub mod watch;
 
 pub use error::Error;
+pub use exit::Outcome;
 
 use cli::{Cli, Command};
-
-/// How a command that did its job ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The server did nothing wrong (exit 0).
-    Success,
-    /// The server, or the watched condition, said no (exit 1).
-    Failure,
-}
-
-impl Outcome {
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Self::Success => exit::SUCCESS,
-            Self::Failure => exit::FAILURE,
-        }
-    }
-}
 
 /// Runs one command to completion.
 pub fn run(cli: Cli) -> Result<Outcome, Error> {

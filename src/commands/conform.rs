@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use crate::Outcome;
 use crate::cli::ConformArgs;
 use crate::commands::Target;
 use crate::conform::model::{ConformReport, ErrorCause, ScenarioResult, Status};
@@ -11,6 +10,7 @@ use crate::conform::runner::{self, RunOptions};
 use crate::conform::scenario::{self, Scenario};
 use crate::conform::world::{ChangeTrigger, RunEnv};
 use crate::error::Error;
+use crate::exit::Outcome;
 use crate::protocol::client::Client;
 use crate::report::Ui;
 use crate::report::conform::Reporter;

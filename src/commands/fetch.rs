@@ -1,9 +1,9 @@
 //! `ofrep fetch`: one evaluation, everything it reveals.
 
-use crate::Outcome;
 use crate::cli::FetchArgs;
 use crate::commands::Target;
 use crate::error::Error;
+use crate::exit::Outcome;
 use crate::protocol::answer::Endpoint;
 use crate::protocol::checks;
 use crate::protocol::client::{Client, Request};

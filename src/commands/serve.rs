@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use crate::Error;
-use crate::Outcome;
 use crate::cli::ServeArgs;
 use crate::commands::stop_signal;
+use crate::error::Error;
+use crate::exit::Outcome;
 use crate::report::Ui;
 use crate::report::serve::Reporter;
 use crate::serve::{Fault, ServeConfig, Server};

@@ -1,11 +1,11 @@
 //! `ofrep watch`: run the watch pipeline, render its events, and decide when to stop (--until,
 //! --max-changes, --deadline, Ctrl-C/SIGTERM).
 
-use crate::Outcome;
 use crate::cli::{ChangeDetectionArg, WatchArgs};
 use crate::commands::{Target, stop_signal};
 use crate::diff::{self, FlagSet};
 use crate::error::Error;
+use crate::exit::Outcome;
 use crate::protocol::client::Client;
 use crate::report::Ui;
 use crate::report::watch::Reporter;

@@ -1,7 +1,26 @@
 //! The requirement ids of `shared/ofrep-checklist.md` and their levels: what a scenario's `@id:`
 //! tag and a `passes check` step may name, and what `--list` shows as uncovered.
 
-use crate::protocol::finding::Level;
+use serde::Serialize;
+
+/// How a finding grades, from the checklist: MUST fails, SHOULD warns, INFO never grades.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Must,
+    Should,
+    Info,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Must => "MUST",
+            Self::Should => "SHOULD",
+            Self::Info => "INFO",
+        }
+    }
+}
 
 /// Every id, in the checklist's order, with its level.
 pub const CHECKLIST: &[(&str, Level)] = &[
@@ -162,7 +181,6 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/ofrep-checklist.md");
         let Ok(text) = std::fs::read_to_string(path) else {
             // A clone outside the workspace has no shared/ beside it; CI and developers do.
-            eprintln!("skipped: {path} is not there");
             return;
         };
         let shared = shared_server_rules(&text);

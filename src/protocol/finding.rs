@@ -4,25 +4,7 @@
 use serde::Serialize;
 
 use super::checklist;
-
-/// How a finding grades, from the checklist: MUST fails, SHOULD warns, INFO never grades.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Must,
-    Should,
-    Info,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Must => "MUST",
-            Self::Should => "SHOULD",
-            Self::Info => "INFO",
-        }
-    }
-}
+pub use super::checklist::Level;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {

@@ -41,7 +41,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::Error;
+use crate::error::Error;
 pub use faults::{Fault, FaultError, KNOWN as FAULT_MODES};
 pub use flags::FlagSet;
 pub use state::{Change, ChangeError};

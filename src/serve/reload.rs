@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use super::ServeEvent;
 use super::flags::FlagSet;
 use super::state::State;
-use crate::Error;
+use crate::error::Error;
 
 /// Writes that arrive within this window are read once: a save is often a truncate and a write,
 /// and reading between the two would see an empty file. Well under the 100 ms the issue allows.
