@@ -454,3 +454,81 @@ fn auth_required_checks_that_requests_without_credentials_are_refused() {
         out.stdout
     );
 }
+
+/// The results of one `conform -o json` run, by scenario name.
+fn by_scenario(out: &Run) -> std::collections::BTreeMap<String, Value> {
+    out.json()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["scenario"].as_str().unwrap().to_owned(), r.clone()))
+        .collect()
+}
+
+/// INFO is not PASS: a server that answers 200 to every form of If-None-Match but the exact
+/// ETag (the scripted server) gets `info` with what it answered, in every format.
+#[test]
+fn if_none_match_forms_answered_200_are_info_with_the_observation_not_pass() {
+    let server = Scripted::start(Streams::None);
+    let args = ["conform", &server.url(), "--tags", "@id:bulk-inm-forms"];
+    let out = run(ofrep().args(args).args(["-o", "json"]));
+    assert_eq!(out.code, 0, "INFO never fails a run: {}", out.stderr);
+    let results = by_scenario(&out);
+    let table = [
+        ("a weak form of the ETag gets a 304", "W/\"v1\""),
+        (
+            "a list holding the ETag gets a 304",
+            "\"ofrep-conform-other\", \"v1\"",
+        ),
+        ("If-None-Match * gets a 304", "*"),
+    ];
+    for (scenario, form) in table {
+        let result = &results[scenario];
+        assert_eq!(result["status"], "info", "{result:#}");
+        assert_eq!(
+            result["message"], "observed: 200 (the ideal: status 304)",
+            "{result:#}"
+        );
+        let sent = format!("> if-none-match: {form}");
+        assert!(
+            result["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|line| line == sent.as_str()),
+            "the exchange with {form} is shown: {result:#}"
+        );
+    }
+    let summary = &out.json()["summary"];
+    assert_eq!(
+        (summary["info"].as_u64(), summary["passed"].as_u64()),
+        (Some(3), Some(0)),
+        "{summary}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("r.xml");
+    let out = run(ofrep().args(args).arg("--junit").arg(&junit));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = out
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("INFO "))
+        .count();
+    assert_eq!(rows, 3, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("0 passed, 0 failed, 0 skipped, 3 info"),
+        "{}",
+        out.stdout
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(
+        xml.matches("<system-out>info: observed: 200").count(),
+        3,
+        "{xml}"
+    );
+    assert!(
+        !xml.contains("<failure") && !xml.contains("<skipped"),
+        "{xml}"
+    );
+}

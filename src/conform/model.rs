@@ -11,8 +11,11 @@ use crate::protocol::finding::Level;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
-    /// Every step held.
+    /// Every step held: the ideal was observed.
     Pass,
+    /// An INFO-level scenario observed something other than the ideal; never graded, so it
+    /// neither fails nor warns, but it is not a pass either. The message says what was seen.
+    Info,
     /// A SHOULD-level scenario did not hold (a failure under `--strict`).
     Warn,
     /// A MUST-level scenario did not hold.
@@ -28,6 +31,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pass => "pass",
+            Self::Info => "info",
             Self::Warn => "warn",
             Self::Fail => "fail",
             Self::Skip => "skip",
@@ -88,6 +92,8 @@ pub struct Summary {
     pub warned: usize,
     pub skipped: usize,
     pub errored: usize,
+    /// INFO-level scenarios that observed something other than the ideal.
+    pub info: usize,
 }
 
 impl Summary {
@@ -96,6 +102,7 @@ impl Summary {
         for result in results {
             match result.status {
                 Status::Pass => summary.passed += 1,
+                Status::Info => summary.info += 1,
                 Status::Fail => summary.failed += 1,
                 Status::Warn => summary.warned += 1,
                 Status::Skip => summary.skipped += 1,

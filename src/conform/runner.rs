@@ -190,11 +190,12 @@ pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
                 let status = match scenario.level {
                     Level::Must => Status::Fail,
                     Level::Should => Status::Warn,
-                    // INFO is observed and reported, never graded.
-                    Level::Info => Status::Pass,
+                    // INFO is observed and reported, never graded; but it did not see the
+                    // ideal, so it is not a pass either.
+                    Level::Info => Status::Info,
                 };
                 let message = match scenario.level {
-                    Level::Info => format!("observed: {actual} (where {expected} was checked)"),
+                    Level::Info => format!("observed: {actual} (the ideal: {expected})"),
                     _ => format!("{place}: expected {expected}, got {actual}"),
                 };
                 (status, message, Some((expected, actual)))

@@ -91,12 +91,15 @@ pub fn human(report: &ConformReport, out: &mut dyn Write, p: &Palette) -> io::Re
 }
 
 /// `N passed, N failed, N skipped`, always in that order so scripts and eyes find the same
-/// words every time, then warnings and errors only when there were some.
+/// words every time, then INFO observations, warnings and errors only when there were some.
 pub(super) fn closing_line(summary: &Summary) -> String {
     let mut line = format!(
         "{} passed, {} failed, {} skipped",
         summary.passed, summary.failed, summary.skipped
     );
+    if summary.info > 0 {
+        line.push_str(&format!(", {} info", summary.info));
+    }
     if summary.warned > 0 {
         line.push_str(&format!(", {} warned", summary.warned));
     }
@@ -126,6 +129,16 @@ fn details(out: &mut dyn Write, p: &Palette, result: &ScenarioResult) -> io::Res
             }
             writeln!(out, "{DETAIL_INDENT}{}", p.paint(p.dim, &result.message))
         }
+        // What was observed instead of the ideal, and where the scenario is written: nothing
+        // went wrong, so no evidence block.
+        Status::Info => {
+            writeln!(out, "{DETAIL_INDENT}{}", result.message)?;
+            writeln!(
+                out,
+                "{DETAIL_INDENT}{}",
+                p.paint(p.dim, format!("at {}", result.location))
+            )
+        }
         Status::Warn | Status::Fail | Status::Error => {
             // The message first: it is the one-line headline; expected/actual then say it
             // precisely and the evidence proves it.
@@ -150,6 +163,7 @@ fn details(out: &mut dyn Write, p: &Palette, result: &ScenarioResult) -> io::Res
 fn status_word(status: Status) -> &'static str {
     match status {
         Status::Pass => "PASS",
+        Status::Info => "INFO",
         Status::Warn => "WARN",
         Status::Fail => "FAIL",
         Status::Skip => "SKIP",
@@ -160,6 +174,7 @@ fn status_word(status: Status) -> &'static str {
 fn status_style(p: &Palette, status: Status) -> Style {
     match status {
         Status::Pass => p.good,
+        Status::Info => p.key,
         Status::Warn => p.warn,
         Status::Fail | Status::Error => p.bad,
         Status::Skip => p.dim,

@@ -129,6 +129,17 @@ fn sample() -> ConformReport {
         )
         .said("tagged @slow, which --tags did not select"),
         result(
+            "bulk-inm-forms",
+            ETAG,
+            "If-None-Match * gets a 304",
+            (Level::Info, Status::Info),
+            5,
+            "builtin/etag.feature:72",
+        )
+        .said("observed: 200 (the ideal: status 304)")
+        .compared("status 304", "200")
+        .proved_by(&[BULK, "> if-none-match: *", "< 200 OK"]),
+        result(
             "bulk-etag-changes",
             ETAG,
             "the ETag changes after a flag change",
@@ -170,16 +181,17 @@ fn closing_line_counts_match_the_results() {
     let report = sample();
     let count = |status| report.results.iter().filter(|r| r.status == status).count();
     let expected = format!(
-        "{} passed, {} failed, {} skipped, {} warned, {} errored in 2.47 s",
+        "{} passed, {} failed, {} skipped, {} info, {} warned, {} errored in 2.47 s",
         count(Status::Pass),
         count(Status::Fail),
         count(Status::Skip),
+        count(Status::Info),
         count(Status::Warn),
         count(Status::Error),
     );
     assert_eq!(
         expected,
-        "2 passed, 1 failed, 2 skipped, 1 warned, 1 errored in 2.47 s"
+        "2 passed, 1 failed, 2 skipped, 1 info, 1 warned, 1 errored in 2.47 s"
     );
     assert_eq!(human_text(&report).lines().last(), Some(expected.as_str()));
 }
@@ -192,6 +204,7 @@ fn closing_line_leaves_out_warnings_and_errors_when_there_are_none() {
         warned: 0,
         skipped: 1,
         errored: 0,
+        info: 0,
     };
     assert_eq!(closing_line(&summary), "3 passed, 0 failed, 1 skipped");
 }
@@ -208,7 +221,7 @@ fn strict_runs_say_so_and_count_warnings_as_failures() {
     let text = human_text(&strict);
     assert!(text.lines().next().unwrap().contains("strict"), "{text}");
     assert!(
-        text.contains("2 passed, 2 failed, 2 skipped, 1 errored"),
+        text.contains("2 passed, 2 failed, 2 skipped, 1 info, 1 errored"),
         "{text}"
     );
 }
@@ -261,7 +274,7 @@ fn json_matches_its_schema_with_every_status_and_every_field_documented() {
         .iter()
         .filter_map(|r| r["status"].as_str())
         .collect();
-    for status in ["pass", "fail", "warn", "skip", "error"] {
+    for status in ["pass", "info", "fail", "warn", "skip", "error"] {
         assert!(statuses.contains(&status), "no {status} in {statuses:?}");
     }
     for schema in [schema(), closed(schema())] {
@@ -281,7 +294,7 @@ fn json_has_the_documented_shape() {
     );
     assert_eq!(
         document["summary"],
-        serde_json::json!({"passed": 2, "failed": 1, "warned": 1, "skipped": 2, "errored": 1})
+        serde_json::json!({"passed": 2, "failed": 1, "warned": 1, "skipped": 2, "errored": 1, "info": 1})
     );
     assert_eq!(document["durationMs"], 2468.0);
     let failure = &document["results"][2];
