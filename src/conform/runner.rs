@@ -170,15 +170,26 @@ fn result(
 pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
     let started = Instant::now();
     let mut world = World::new(env);
+    // A scenario in which no `Then` step had anything to look at proved nothing: a skip.
+    let (mut checked, mut nothing_to_check) = (false, None);
     for step in &scenario.steps {
         let outcome = world.run(&step.action).await;
+        if step.kind == StepKind::Then {
+            match &outcome {
+                Outcome::Pass => checked = true,
+                Outcome::NothingToCheck(why) => {
+                    nothing_to_check.get_or_insert_with(|| why.clone());
+                }
+                _ => {}
+            }
+        }
         let cause = match &outcome {
             Outcome::Error(error) => Some(error.cause()),
             _ => None,
         };
         let place = format!("{} (line {})", step.text, step.line);
         let (status, message, expected_actual) = match outcome {
-            Outcome::Pass => continue,
+            Outcome::Pass | Outcome::NothingToCheck(_) => continue,
             Outcome::Skip(reason) => (Status::Skip, reason, None),
             Outcome::Error(cause) => (Status::Error, format!("{place}: {cause}"), None),
             Outcome::Fail { expected, actual } if step.kind == StepKind::Given => (
@@ -218,10 +229,14 @@ pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
             )
         };
     }
+    let (status, message) = match nothing_to_check {
+        Some(why) if !checked => (Status::Skip, why),
+        _ => (Status::Pass, String::new()),
+    };
     result(
         scenario,
-        Status::Pass,
-        String::new(),
+        status,
+        message,
         None,
         Vec::new(),
         started.elapsed(),

@@ -9,6 +9,7 @@ mod assertions;
 mod error;
 mod requests;
 mod streams;
+mod subjects;
 mod triggers;
 
 use std::collections::HashMap;
@@ -31,9 +32,24 @@ pub use triggers::{ChangeTrigger, TriggerError};
 #[derive(Debug)]
 pub enum Outcome {
     Pass,
-    Fail { expected: String, actual: String },
+    Fail {
+        expected: String,
+        actual: String,
+    },
     Skip(String),
+    /// A check found nothing to look at (the reason says what is absent): it neither passes
+    /// nor fails, and a scenario in which no check had anything to look at is skipped.
+    NothingToCheck(String),
     Error(StepError),
+}
+
+/// Passes when none of `findings` has this checklist id; fails with their messages otherwise.
+/// `absent` is why the check has nothing to look at, if it has not: then that is the outcome.
+fn passes_if_present(id: &str, absent: Option<String>, findings: Vec<Finding>) -> Outcome {
+    match absent {
+        Some(why) => Outcome::NothingToCheck(format!("nothing for {id} to check: {why}")),
+        None => passes(id, findings),
+    }
 }
 
 /// Passes when none of `findings` has this checklist id; fails with their messages otherwise.

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use super::{Outcome, StepError, World, fail, passes};
+use super::{Outcome, StepError, World, fail, passes_if_present, subjects};
 use crate::protocol::answer::Endpoint;
 use crate::protocol::checks;
 use crate::protocol::event_streams;
@@ -26,6 +26,9 @@ pub(super) struct OpenStream {
     task: JoinHandle<()>,
     problems: Vec<Problem>,
     ended: Option<String>,
+    /// Valid `retry` fields read so far: with none (and no invalid one), sse-retry has
+    /// nothing to check.
+    retries: usize,
 }
 
 /// Why there is no stream to connect to: a reason to skip, or the actual side of a failure.
@@ -136,6 +139,7 @@ impl World<'_> {
                         task,
                         problems: vec![],
                         ended: None,
+                        retries: 0,
                     });
                     Outcome::Pass
                 }
@@ -201,7 +205,11 @@ impl World<'_> {
 
     pub(super) fn event_passes_check(&self, id: &str) -> Result<Outcome, StepError> {
         let event = self.event.as_ref().ok_or(StepError::NoEventYet)?;
-        Ok(passes(id, checks::sse::event(event)))
+        Ok(passes_if_present(
+            id,
+            subjects::in_event(id, event),
+            checks::sse::event(event),
+        ))
     }
 
     pub(super) async fn stream_passes_check(&mut self, id: &str) -> Outcome {
@@ -209,7 +217,11 @@ impl World<'_> {
         let StreamState::Open(stream) = &self.stream else {
             return Outcome::Skip("the event stream is not open".into());
         };
-        passes(id, checks::sse::stream(&stream.problems))
+        let findings = checks::sse::stream(&stream.problems);
+        let retry_seen = stream.retries > 0 || findings.iter().any(|f| f.id == "sse-retry");
+        let absent = (id == "sse-retry" && !retry_seen)
+            .then(|| "the stream sent no `retry` field".to_owned());
+        passes_if_present(id, absent, findings)
     }
 
     /// The first sse entry of the last bulk answer's `eventStreams`, or why there is none.
@@ -284,7 +296,8 @@ impl World<'_> {
                         return Outcome::Pass;
                     }
                     Item::Problem(problem) => stream.problems.push(problem),
-                    Item::Comment(_) | Item::Retry(_) => {}
+                    Item::Retry(_) => stream.retries += 1,
+                    Item::Comment(_) => {}
                 },
             }
         }
@@ -301,7 +314,8 @@ impl World<'_> {
             match item {
                 Item::Problem(problem) => stream.problems.push(problem),
                 Item::Event(event) => self.event = Some(event),
-                Item::Comment(_) | Item::Retry(_) => {}
+                Item::Retry(_) => stream.retries += 1,
+                Item::Comment(_) => {}
             }
         }
     }
