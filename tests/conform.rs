@@ -617,3 +617,49 @@ fn a_check_with_nothing_to_look_at_is_skipped_with_what_is_absent() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// An empty selection fails (exit 2) before any request, naming the expression and the tags
+/// it probably meant; the server is never asked.
+#[test]
+fn a_selection_of_no_scenario_exits_2_naming_the_expression_and_close_tags() {
+    let server = Scripted::start(Streams::None);
+    let slow_only = "Feature: Mine\n  @slow @must @id:bulk-shape\n  Scenario: ours\n    When I request a bulk evaluation\n    Then the status is 200\n";
+    let (_dir, path) = user_file(slow_only);
+    let path = path.to_str().unwrap().to_owned();
+    let table: &[(&[&str], &[&str])] = &[
+        (
+            &["--tags", "@shuold"],
+            &[
+                "--tags `@shuold` selects none",
+                "did you mean `@shuold` → `@should`",
+            ],
+        ),
+        (
+            &["--tags", "@sse and @polign"],
+            &["--tags `@sse and @polign`", "`@polign` → `@polling`"],
+        ),
+        (
+            &["--no-builtin", "--scenarios", &path],
+            &["no scenario selected", "all tagged @slow"],
+        ),
+        (
+            &["--no-builtin", "--scenarios", &path, "--tags", "@fast"],
+            &["--tags `@fast` selects none of the 1 scenario(s)"],
+        ),
+    ];
+    for (args, said) in table {
+        let out = run(ofrep().args(["conform", &server.url()]).args(*args));
+        assert_eq!(out.code, 2, "{args:?}: {}\n{}", out.stdout, out.stderr);
+        for part in *said {
+            assert!(
+                out.stderr.contains(part),
+                "{args:?}: {part:?} not in {}",
+                out.stderr
+            );
+        }
+    }
+    assert!(
+        server.bulk_requests().is_empty(),
+        "no request before the selection is known"
+    );
+}

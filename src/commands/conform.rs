@@ -30,6 +30,13 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
         return Ok(Outcome::Success);
     }
     let tags = args.tags.as_deref().map(runner::parse_tags).transpose()?;
+    if !scenarios.iter().any(|s| runner::selected(tags.as_ref(), s)) {
+        return Err(runner::nothing_selected(
+            args.tags.as_deref(),
+            tags.as_ref(),
+            &scenarios,
+        ));
+    }
 
     let target = Target::open(&args.target, ui, None).await?;
     let (resolved, base) = (&target.resolved, target.base.clone());

@@ -51,6 +51,65 @@ pub fn parse_tags(text: &str) -> Result<TagOperation, Error> {
     })
 }
 
+/// The error for a selection that matched no scenario: it names the expression and, for each
+/// tag in it that no scenario carries, the closest tag that one does (`@shuold` → `@should`).
+pub fn nothing_selected(
+    text: Option<&str>,
+    expression: Option<&TagOperation>,
+    scenarios: &[Scenario],
+) -> Error {
+    let Some(op) = expression else {
+        return Error::usage(format!(
+            "no scenario selected: {} scenario(s) loaded, all tagged @slow, which runs only when --tags selects it",
+            scenarios.len()
+        ))
+        .with_hint("e.g. --tags '@slow or not @slow' runs every scenario");
+    };
+    let known: std::collections::BTreeSet<&str> = scenarios
+        .iter()
+        .flat_map(|s| s.tags.iter().map(String::as_str))
+        .collect();
+    let mut named = Vec::new();
+    tags_in(op, &mut named);
+    let suggestions: Vec<String> = named
+        .iter()
+        .filter(|tag| !known.contains(*tag))
+        .filter_map(|tag| {
+            let closest = known
+                .iter()
+                .min_by_key(|k| super::steps::levenshtein(tag, k))?;
+            let distance = super::steps::levenshtein(tag, closest);
+            (distance <= (tag.chars().count() / 2).max(2))
+                .then(|| format!("`@{tag}` → `@{closest}`"))
+        })
+        .collect();
+    let text = text.unwrap_or_default();
+    let error = Error::usage(format!(
+        "--tags `{text}` selects none of the {} scenario(s) loaded",
+        scenarios.len()
+    ));
+    if suggestions.is_empty() {
+        error.with_hint("`ofrep conform --list` shows every scenario's tags")
+    } else {
+        error.with_hint(format!(
+            "did you mean {}? `ofrep conform --list` shows every scenario's tags",
+            suggestions.join(", ")
+        ))
+    }
+}
+
+/// Every tag an expression names, without `@`.
+fn tags_in<'a>(op: &'a TagOperation, out: &mut Vec<&'a str>) {
+    match op {
+        TagOperation::And(a, b) | TagOperation::Or(a, b) => {
+            tags_in(a, out);
+            tags_in(b, out);
+        }
+        TagOperation::Not(a) => tags_in(a, out),
+        TagOperation::Tag(tag) => out.push(tag.trim_start_matches('@')),
+    }
+}
+
 /// Runs the selected scenarios; `on_result` sees each result as it is graded (for a progress
 /// bar). Fails only when the server cannot be reached at all.
 pub async fn run(
@@ -265,6 +324,41 @@ mod tests {
     fn by_default_everything_but_slow_is_selected() {
         assert!(selected(None, &scenario("@sse")));
         assert!(!selected(None, &scenario("@sse @slow")));
+    }
+
+    #[test]
+    fn an_empty_selection_names_the_expression_and_the_closest_tags() {
+        let scenarios: Vec<Scenario> = crate::conform::scenario::builtin()
+            .iter()
+            .flat_map(|source| parse(source).unwrap().scenarios)
+            .collect();
+        let cases = [
+            ("@shuold", Some("did you mean `@shuold` → `@should`?")),
+            ("@sse and @polign", Some("`@polign` → `@polling`")),
+            ("@nothing-like-any-tag", None),
+        ];
+        for (text, hint) in cases {
+            let expression = parse_tags(text).unwrap();
+            assert!(scenarios.iter().all(|s| !selected(Some(&expression), s)));
+            let error = nothing_selected(Some(text), Some(&expression), &scenarios);
+            assert_eq!(error.exit_code(), 2);
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("--tags `{text}` selects none")),
+                "{error}"
+            );
+            match hint {
+                Some(part) => assert!(error.hint().unwrap().contains(part), "{:?}", error.hint()),
+                None => assert!(
+                    !error.hint().unwrap().contains("did you mean"),
+                    "{:?}",
+                    error.hint()
+                ),
+            }
+        }
+        let error = nothing_selected(None, None, &[scenario("@slow")]);
+        assert!(error.to_string().contains("all tagged @slow"), "{error}");
     }
 
     #[test]
