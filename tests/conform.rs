@@ -663,3 +663,64 @@ fn a_selection_of_no_scenario_exits_2_naming_the_expression_and_close_tags() {
         "no request before the selection is known"
     );
 }
+
+/// Missing credentials are not a broken server: a first answer of 401 stops the run (exit 2)
+/// with how to pass them, unless --auth-required says that 401 is what is being checked.
+#[test]
+fn a_server_that_wants_credentials_stops_the_run_with_a_hint_unless_auth_is_being_checked() {
+    let protected = ReferenceServer::start(&["--require-auth", "conform-token"]);
+    let table: &[(&[&str], i32, &[&str])] = &[
+        (
+            &[],
+            2,
+            &[
+                "answered 401 to the first request: it wants credentials",
+                "-H 'Authorization: Bearer …'",
+                "OFREP_HEADERS",
+            ],
+        ),
+        (
+            &["-H", "Authorization: Bearer wrong"],
+            2,
+            &["does not accept the credentials given", "OFREP_HEADERS"],
+        ),
+        (&["--auth-required", "--tags", "@auth"], 0, &[]),
+        (
+            &[
+                "-H",
+                "Authorization: Bearer conform-token",
+                "--tags",
+                "@id:bulk-shape",
+            ],
+            0,
+            &[],
+        ),
+    ];
+    for (args, code, said) in table {
+        let out = run(ofrep()
+            .args(["conform", &protected.url, "-o", "json"])
+            .args(*args));
+        assert_eq!(out.code, *code, "{args:?}: {}\n{}", out.stdout, out.stderr);
+        for part in *said {
+            assert!(
+                out.stderr.contains(part),
+                "{args:?}: {part:?} not in {}",
+                out.stderr
+            );
+        }
+        if *code == 0 {
+            assert_eq!(
+                out.json()["summary"]["passed"],
+                1,
+                "{args:?}: {}",
+                out.stdout
+            );
+        } else {
+            assert!(
+                out.stdout.is_empty(),
+                "no report of a run that did not happen: {}",
+                out.stdout
+            );
+        }
+    }
+}

@@ -122,6 +122,13 @@ pub async fn run(
         .client
         .send(&Request::new(Endpoint::Bulk, env.context.clone()))
         .await?;
+    let status = probe.answer.status;
+    if matches!(status, 401 | 403) && !options.auth_required {
+        return Err(wants_credentials(
+            status,
+            !env.client.config().headers.is_empty(),
+        ));
+    }
     let body = probe.answer.body.json().cloned().unwrap_or_default();
     let advertises_streams = event_streams::entries(&body, &env.base)
         .iter()
@@ -165,6 +172,21 @@ pub async fn run(
     }
     results.sort_by_key(|(index, _)| *index);
     Ok(results.into_iter().map(|(_, result)| result).collect())
+}
+
+/// The first request was refused for want of credentials: every scenario would fail the same
+/// way, which says nothing about the server's conformance, so the run stops.
+fn wants_credentials(status: u16, sent_some: bool) -> Error {
+    let message = if sent_some {
+        format!(
+            "the server answered {status} to the first request: it does not accept the credentials given"
+        )
+    } else {
+        format!("the server answered {status} to the first request: it wants credentials")
+    };
+    Error::answer(message).with_hint(
+        "pass them with -H 'Authorization: Bearer …' or -H 'X-API-Key: …' (or OFREP_HEADERS); add --auth-required to check that requests without them are refused",
+    )
 }
 
 /// Why a scenario cannot run with this server and these options, if it cannot.
