@@ -724,3 +724,63 @@ fn a_server_that_wants_credentials_stops_the_run_with_a_hint_unless_auth_is_bein
         }
     }
 }
+
+/// Independent scenarios are independent: broken ETags skip what needs an ETag (naming the
+/// precondition's file:line) and nothing else; the event scenarios still run and pass.
+#[test]
+fn broken_etags_do_not_hide_the_event_stream_scenarios() {
+    const EVENTS: &[&str] = &[
+        "sse-notify",
+        "sse-event-message",
+        "sse-data-json",
+        "sse-type",
+        "sse-etag-type",
+        "sse-last-modified",
+        "sse-id",
+    ];
+    let table: &[(&str, &str)] = &[
+        // (fault, the precondition that no longer holds)
+        (
+            "no-etag",
+            "And the response has an ETag (builtin/changes.feature:",
+        ),
+        (
+            "stale-304",
+            "And the status is 200 (builtin/changes.feature:",
+        ),
+    ];
+    for (fault, precondition) in table {
+        let server = ReferenceServer::start(&["--control", "--fault", fault]);
+        let trigger = format!("{}/control/change", server.url);
+        let out = run(ofrep().args([
+            "conform",
+            &server.url,
+            "--trigger-url",
+            &trigger,
+            "--tags",
+            "@change",
+            "-o",
+            "json",
+        ]));
+        let doc = out.json();
+        let results = doc["results"].as_array().unwrap();
+        for id in EVENTS {
+            let result = results.iter().find(|r| r["id"] == *id).unwrap();
+            assert_eq!(result["status"], "pass", "--fault {fault}: {result:#}");
+        }
+        for id in [
+            "bulk-etag-changes",
+            "polling-works",
+            "polling-without-streams",
+            "sse-fresh-after-event",
+        ] {
+            let result = results.iter().find(|r| r["id"] == id).unwrap();
+            assert_eq!(result["status"], "skip", "--fault {fault}: {result:#}");
+            let message = result["message"].as_str().unwrap();
+            assert!(
+                message.starts_with("precondition not met: ") && message.contains(precondition),
+                "--fault {fault}: {message}"
+            );
+        }
+    }
+}

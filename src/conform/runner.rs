@@ -268,7 +268,7 @@ pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
             Outcome::Error(error) => Some(error.cause()),
             _ => None,
         };
-        let place = format!("{} (line {})", step.text, step.line);
+        let place = format!("{} ({})", step.text, step.location);
         let (status, message, expected_actual) = match outcome {
             Outcome::Pass | Outcome::NothingToCheck(_) => continue,
             Outcome::Skip(reason) => (Status::Skip, reason, None),

@@ -130,6 +130,8 @@ pub struct Step {
     pub text: String,
     pub action: Action,
     pub line: usize,
+    /// `file:line`, for the message when the step does not hold.
+    pub location: String,
 }
 
 /// Parses and resolves one file.
@@ -293,6 +295,7 @@ fn resolve_scenario(
             text: format!("{} {}", step.keyword.trim(), step.value),
             action,
             line: step.position.line,
+            location: at(step.position.line),
         });
     }
     Ok(Scenario {
