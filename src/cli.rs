@@ -170,6 +170,17 @@ pub struct ConformArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Count skipped MUST-level checks as failures, for CI jobs that must prove the whole
+    /// protocol.
+    ///
+    /// A MUST check is skipped when the server does not offer what it checks (no eventStreams:
+    /// the @sse scenarios), when the run cannot exercise it (no trigger: the @change scenarios)
+    /// or when a precondition does not hold. `--strict` does not imply this: it grades what was
+    /// checked, while this asks that everything was checked, and a server without event streams
+    /// is conformant (they are optional) yet can never pass it. Give both to demand both.
+    #[arg(long)]
+    pub fail_on_skip: bool,
+
     /// Also write a JUnit XML report to PATH.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,

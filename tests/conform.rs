@@ -784,3 +784,75 @@ fn broken_etags_do_not_hide_the_event_stream_scenarios() {
         }
     }
 }
+
+/// Skips that hide a lot are visible: the closing line counts the skipped MUST checks, and
+/// --fail-on-skip turns exactly those into failures.
+#[test]
+fn skipped_must_checks_are_counted_and_fail_under_fail_on_skip() {
+    // The scripted server has no single-flag endpoint: stay with what it serves.
+    const TAGS: &str = "@sse or @change or @id:bulk-shape or @id:bulk-etag-present";
+    let server = Scripted::start(Streams::None);
+    let out = run(ofrep().args(["conform", &server.url(), "--tags", TAGS, "-o", "json"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    let skipped_must: BTreeSet<String> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "skip" && r["level"] == "must")
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        skipped_must.contains("sse-notify") && skipped_must.contains("polling-works"),
+        "{skipped_must:?}"
+    );
+    assert!(out.ids_with("fail").is_empty(), "{}", out.stdout);
+    let count = doc["summary"]["skippedMust"].as_u64().unwrap();
+    assert_eq!(count as usize, skipped_must.len(), "{}", doc["summary"]);
+
+    let human = run(ofrep().args(["conform", &server.url(), "--tags", TAGS]));
+    let last = human
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    assert!(
+        last.contains(&format!("skipped ({count} at MUST level)")),
+        "{last}"
+    );
+
+    let out = run(ofrep().args([
+        "conform",
+        &server.url(),
+        "--tags",
+        TAGS,
+        "--fail-on-skip",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.ids_with("fail"), skipped_must);
+    let doc = out.json();
+    assert_eq!(
+        (
+            doc["failOnSkip"].as_bool(),
+            doc["summary"]["skippedMust"].as_u64()
+        ),
+        (Some(true), Some(0))
+    );
+    for result in doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail")
+    {
+        assert!(
+            result["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("not checked, and --fail-on-skip"),
+            "{result:#}"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use ofrep::conform::model::{ConformReport, ScenarioResult, Status};
+use ofrep::conform::model::{ConformReport, Grading, ScenarioResult, Status};
 use ofrep::protocol::finding::Level;
 use ofrep::report::conform::junit;
 use serde_json::{Value, json};
@@ -84,7 +84,7 @@ fn report() -> ConformReport {
         "http://127.0.0.1:1".to_owned(),
         results,
         Duration::from_secs(1),
-        false,
+        Grading::default(),
     )
 }
 
@@ -195,7 +195,7 @@ fn junit_reports_an_info_observation_as_a_passed_case_with_the_observation_in_sy
         "http://127.0.0.1:1".to_owned(),
         vec![observed, result("a-pass", "alpha", Status::Pass)],
         Duration::from_secs(1),
-        false,
+        Grading::default(),
     );
     let parsed = read_back(&report);
     assert_eq!(

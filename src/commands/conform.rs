@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::cli::ConformArgs;
 use crate::commands::Target;
-use crate::conform::model::{ConformReport, ErrorCause, ScenarioResult, Status};
+use crate::conform::model::{ConformReport, ErrorCause, Grading, ScenarioResult, Status};
 use crate::conform::runner::{self, RunOptions};
 use crate::conform::scenario::{self, Scenario};
 use crate::conform::world::{ChangeTrigger, RunEnv};
@@ -86,7 +86,10 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
         ui.redactor.url(base.as_str()).into_owned(),
         results,
         started.elapsed(),
-        args.strict,
+        Grading {
+            strict: args.strict,
+            fail_on_skip: args.fail_on_skip,
+        },
     );
 
     reporter.finish(&report, args.junit.as_deref())?;

@@ -94,6 +94,9 @@ pub struct Summary {
     pub errored: usize,
     /// INFO-level scenarios that observed something other than the ideal.
     pub info: usize,
+    /// How many of the skipped results are MUST-level checks: what the run did not prove.
+    #[serde(rename = "skippedMust")]
+    pub skipped_must: usize,
 }
 
 impl Summary {
@@ -105,7 +108,12 @@ impl Summary {
                 Status::Info => summary.info += 1,
                 Status::Fail => summary.failed += 1,
                 Status::Warn => summary.warned += 1,
-                Status::Skip => summary.skipped += 1,
+                Status::Skip => {
+                    summary.skipped += 1;
+                    if result.level == Level::Must {
+                        summary.skipped_must += 1;
+                    }
+                }
                 Status::Error => summary.errored += 1,
             }
         }
@@ -124,6 +132,19 @@ pub struct ConformReport {
     pub duration: Duration,
     /// Whether warnings count as failures.
     pub strict: bool,
+    /// Whether skipped MUST-level checks count as failures.
+    #[serde(rename = "failOnSkip")]
+    pub fail_on_skip: bool,
+}
+
+/// How strictly a run is graded, beyond each scenario's level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Grading {
+    /// `--strict`: SHOULD-level warnings are failures.
+    pub strict: bool,
+    /// `--fail-on-skip`: a MUST-level check that was skipped is a failure, for runs that must
+    /// prove the whole protocol rather than whatever the server and the options allowed.
+    pub fail_on_skip: bool,
 }
 
 impl ConformReport {
@@ -131,13 +152,19 @@ impl ConformReport {
         target: String,
         mut results: Vec<ScenarioResult>,
         duration: Duration,
-        strict: bool,
+        grading: Grading,
     ) -> Self {
-        if strict {
-            for result in &mut results {
-                if result.status == Status::Warn {
-                    result.status = Status::Fail;
-                }
+        for result in &mut results {
+            if grading.strict && result.status == Status::Warn {
+                result.status = Status::Fail;
+            }
+            if grading.fail_on_skip && result.status == Status::Skip && result.level == Level::Must
+            {
+                result.status = Status::Fail;
+                result.message = format!(
+                    "not checked, and --fail-on-skip counts a skipped MUST check as a failure: {}",
+                    result.message
+                );
             }
         }
         Self {
@@ -145,7 +172,8 @@ impl ConformReport {
             summary: Summary::of(&results),
             results,
             duration,
-            strict,
+            strict: grading.strict,
+            fail_on_skip: grading.fail_on_skip,
         }
     }
 }
