@@ -856,3 +856,59 @@ fn skipped_must_checks_are_counted_and_fail_under_fail_on_skip() {
         );
     }
 }
+
+/// User scenarios may have their own ids, or none, and no level tag (then they are MUST);
+/// an unknown step is still an error naming file:line and the closest step.
+#[test]
+fn user_scenarios_run_with_their_own_ids_or_derived_ones_and_default_to_must() {
+    let server = Scripted::start(Streams::None);
+    let text = "Feature: Ours\n\n  @id:our.premium-etag\n  Scenario: with our own id\n    When I request a bulk evaluation\n    Then the status is 200\n\n  Scenario: With no id at all!\n    When I request a bulk evaluation\n    Then the status is 418\n";
+    let (_dir, path) = user_file(text);
+    let out = run(ofrep()
+        .args([
+            "conform",
+            &server.url(),
+            "--no-builtin",
+            "-o",
+            "json",
+            "--scenarios",
+        ])
+        .arg(&path));
+    assert_eq!(
+        out.code, 1,
+        "the level-less failing scenario is a MUST: {}\n{}",
+        out.stdout, out.stderr
+    );
+    let results = by_scenario(&out);
+    let table = [
+        ("with our own id", "our.premium-etag", "pass"),
+        ("With no id at all!", "mine.with-no-id-at-all", "fail"),
+    ];
+    for (scenario, id, status) in table {
+        let result = &results[scenario];
+        assert_eq!(
+            (
+                result["id"].as_str(),
+                result["status"].as_str(),
+                result["level"].as_str()
+            ),
+            (Some(id), Some(status), Some("must")),
+            "{result:#}"
+        );
+    }
+
+    let typo = "Feature: Ours\n  @id:our-id\n  Scenario: s\n    When I request a bulk evaluaton\n";
+    let (_dir2, path) = user_file(typo);
+    let out = run(ofrep()
+        .args(["conform", &server.url(), "--no-builtin", "--scenarios"])
+        .arg(&path));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("mine.feature:4: unknown step")
+            && out
+                .stderr
+                .contains("did you mean `I request a bulk evaluation`"),
+        "{}",
+        out.stderr
+    );
+}

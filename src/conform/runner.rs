@@ -336,6 +336,7 @@ mod tests {
         parse(&Source {
             name: "t.feature".into(),
             text,
+            builtin: false,
         })
         .unwrap()
         .scenarios
