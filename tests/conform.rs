@@ -912,3 +912,94 @@ fn user_scenarios_run_with_their_own_ids_or_derived_ones_and_default_to_must() {
         out.stderr
     );
 }
+
+/// Payload diagnostics: a server that streams full flag diffs without `type` fails sse-type
+/// with a message a vendor can act on.
+#[test]
+fn events_without_a_type_fail_sse_type_saying_providers_never_refetch() {
+    let server = Scripted::start(Streams::Endpoint);
+    server.set_on_bump("id: 7\ndata: {\"flags\":{\"counter\":{\"value\":2}}}\n\n");
+    let trigger = format!("{}/bump", server.url());
+    let out = run(ofrep().args([
+        "conform",
+        &server.url(),
+        "--trigger-url",
+        &trigger,
+        "--tags",
+        "@id:sse-type or @id:sse-data-json or @id:sse-notify",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let table = [
+        ("sse-notify", "pass"),
+        ("sse-data-json", "pass"),
+        ("sse-type", "fail"),
+    ];
+    let doc = out.json();
+    for (id, status) in table {
+        let result = doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap();
+        assert_eq!(result["status"], status, "{result:#}");
+    }
+    let message = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "sse-type")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("data has no `type`")
+            && message.contains("providers using the default payload format")
+            && message.contains("never refetch"),
+        "{message}"
+    );
+}
+
+/// The stream request always says `Accept: text/event-stream`: a server that refuses it
+/// otherwise (406) is fine.
+#[test]
+fn a_stream_that_needs_accept_text_event_stream_gets_it() {
+    use std::io::{Read, Write};
+    let server = Scripted::start(Streams::Endpoint);
+    server.set_require_accept(true);
+    let mut raw = std::net::TcpStream::connect(server.addr).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        raw,
+        "GET /events HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    raw.read_exact(&mut head).unwrap();
+    assert_eq!(
+        &head, b"HTTP/1.1 406",
+        "the server refuses a stream request without Accept"
+    );
+
+    let out = run(ofrep().args([
+        "conform",
+        &server.url(),
+        "--tags",
+        "@id:sse-content-type",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.ids_with("pass"), ["sse-content-type".to_owned()].into());
+    let sent = server.stream_requests();
+    let asked = sent
+        .iter()
+        .rev()
+        .find(|r| r.header("accept").is_some())
+        .unwrap();
+    assert_eq!(asked.header("accept"), Some("text/event-stream"));
+}

@@ -97,7 +97,10 @@ pub fn data_type<'a>(event: &Event, data: &'a Map<String, Value>) -> Result<&'a 
         )),
         None => Err(Finding::new(
             "sse-type",
-            format!("{}: data has no `type`", label(event)),
+            format!(
+                "{}: data has no `type`; providers using the default payload format only refetch on `refetchEvaluation`, so they will never refetch on this event",
+                label(event)
+            ),
         )),
     }
 }
@@ -270,6 +273,20 @@ mod tests {
                 r#"{"type":"x","lastModified":"2026-02-20T21:28:18Z"}"#
             ))),
             ["sse-last-modified-seconds"]
+        );
+    }
+
+    #[test]
+    fn data_without_a_type_says_providers_will_never_refetch() {
+        let findings = event(&ev("message", Some("1"), r#"{"flags":{"a":{"value":1}}}"#));
+        assert_eq!(ids(&findings), ["sse-type"]);
+        assert!(
+            findings[0]
+                .message
+                .contains("providers using the default payload format")
+                && findings[0].message.contains("never refetch"),
+            "{}",
+            findings[0].message
         );
     }
 
