@@ -1003,3 +1003,62 @@ fn a_stream_that_needs_accept_text_event_stream_gets_it() {
         .unwrap();
     assert_eq!(asked.header("accept"), Some("text/event-stream"));
 }
+
+/// An event proves a change only if it came after the change: an event a server sends on
+/// every connect must not pass sse-notify (or the checks on "the" event) when the change
+/// itself is never announced.
+#[test]
+fn an_event_sent_on_connect_does_not_prove_a_change() {
+    const ON_CONNECT: &str =
+        "retry: 100\n\nid: 1\ndata: {\"type\":\"refetchEvaluation\",\"etag\":\"on-connect\"}\n\n";
+    const ON_CHANGE: &str =
+        "id: 2\ndata: {\"type\":\"refetchEvaluation\",\"etag\":\"after-change\"}\n\n";
+    let table = [(None, "fail"), (Some(ON_CHANGE), "pass")];
+    for (on_bump, status) in table {
+        let server = Scripted::start(Streams::Endpoint);
+        server.set_greeting(ON_CONNECT);
+        if let Some(raw) = on_bump {
+            server.set_on_bump(raw);
+        }
+        let trigger = format!("{}/bump", server.url());
+        let out = run(ofrep().args([
+            "conform",
+            &server.url(),
+            "--trigger-url",
+            &trigger,
+            "--tags",
+            "@id:sse-notify or @id:sse-etag-type",
+            "-o",
+            "json",
+        ]));
+        let doc = out.json();
+        let notify = doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "sse-notify")
+            .unwrap();
+        assert_eq!(
+            notify["status"],
+            status,
+            "announced on change: {}; {notify:#}",
+            on_bump.is_some()
+        );
+        if status == "fail" {
+            let evidence = notify["evidence"].to_string();
+            assert!(
+                evidence.contains("event before the change, not counted")
+                    && evidence.contains("on-connect"),
+                "{evidence}"
+            );
+        } else {
+            let etag = doc["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == "sse-etag-type")
+                .unwrap();
+            assert_eq!(etag["status"], "pass", "{etag:#}");
+        }
+    }
+}

@@ -19,6 +19,10 @@ use crate::sse::parser::{Event, Item, Limits, Problem};
 /// How long `the stream passes check` reads before judging what arrived.
 const DRAIN_WINDOW: Duration = Duration::from_millis(200);
 
+/// How long marking the stream's position before a change reads what is already on its way
+/// (an event a server sends on connect may still be in flight when the trigger is fired).
+const MARK_WINDOW: Duration = Duration::from_millis(100);
+
 pub(super) struct OpenStream {
     status: u16,
     content_type: Option<String>,
@@ -299,6 +303,34 @@ impl World<'_> {
                     Item::Retry(_) => stream.retries += 1,
                     Item::Comment(_) => {}
                 },
+            }
+        }
+    }
+
+    /// Marks the stream's position just before a change is triggered: whatever it sent until
+    /// now (an event on connect, say) is read and set aside, so that only what arrives after
+    /// the change can prove the change was notified (`sse-notify` and the event checks).
+    pub(super) async fn mark_position(&mut self) {
+        let StreamState::Open(stream) = &mut self.stream else {
+            return;
+        };
+        self.event = None;
+        let deadline = tokio::time::Instant::now() + MARK_WINDOW;
+        loop {
+            match tokio::time::timeout_at(deadline, stream.items.recv()).await {
+                Err(_) => return,
+                Ok(None) => stream.ended = Some("the server closed it".into()),
+                Ok(Some(Err(e))) => stream.ended = Some(e),
+                Ok(Some(Ok(Item::Event(event)))) => self.evidence.push(format!(
+                    "< event before the change, not counted: id={:?} event={} data={}",
+                    event.id, event.event_type, event.data
+                )),
+                Ok(Some(Ok(Item::Problem(problem)))) => stream.problems.push(problem),
+                Ok(Some(Ok(Item::Retry(_)))) => stream.retries += 1,
+                Ok(Some(Ok(Item::Comment(_)))) => {}
+            }
+            if stream.ended.is_some() {
+                return;
             }
         }
     }
