@@ -1062,3 +1062,53 @@ fn an_event_sent_on_connect_does_not_prove_a_change() {
         }
     }
 }
+
+/// Plausibility, not just type: a 13-digit `lastModified` is an integer ≥ 0 (sse-last-modified
+/// passes) but warns under sse-last-modified-seconds that it looks like milliseconds.
+#[test]
+fn a_millisecond_last_modified_warns_that_it_looks_like_milliseconds() {
+    let table = [
+        ("1771622898", "pass", "pass"),
+        ("1771622898123", "pass", "warn"),
+    ];
+    for (value, must, should) in table {
+        let server = Scripted::start(Streams::Endpoint);
+        server.set_on_bump(&format!(
+            "id: 3\ndata: {{\"type\":\"refetchEvaluation\",\"lastModified\":{value}}}\n\n"
+        ));
+        let trigger = format!("{}/bump", server.url());
+        let out = run(ofrep().args([
+            "conform",
+            &server.url(),
+            "--trigger-url",
+            &trigger,
+            "--tags",
+            "@id:sse-last-modified or @id:sse-last-modified-seconds",
+            "-o",
+            "json",
+        ]));
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        assert!(
+            out.ids_with(must).contains("sse-last-modified"),
+            "{value}: {}",
+            out.stdout
+        );
+        let seconds = out.json()["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "sse-last-modified-seconds")
+            .unwrap()
+            .clone();
+        assert_eq!(seconds["status"], should, "{value}: {seconds:#}");
+        if should == "warn" {
+            assert!(
+                seconds["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("it looks like milliseconds"),
+                "{seconds:#}"
+            );
+        }
+    }
+}
