@@ -1112,3 +1112,61 @@ fn a_millisecond_last_modified_warns_that_it_looks_like_milliseconds() {
         }
     }
 }
+
+/// Slow is a failure of its check, not an error of the run: a server slower than --timeout
+/// fails the scenarios it was slow on, with the time seen (exit 1); only a server that cannot
+/// be reached at all is exit 2.
+#[test]
+fn a_server_slower_than_the_timeout_fails_those_scenarios_and_the_run_is_not_an_error() {
+    let partly_slow = Scripted::start(Streams::None);
+    partly_slow.set_slow_when("flagConfigEtag", Duration::from_secs(3));
+    let all_slow = ReferenceServer::start(&["--fault", "slow=2s"]);
+    // (server, tags, the ids that must fail on the timeout, the ids that must pass)
+    let table: &[(&str, &str, &[&str], &[&str])] = &[
+        (
+            &partly_slow.url(),
+            "@id:bulk-shape or @id:bulk-query-accepted",
+            &["bulk-query-accepted"],
+            &["bulk-shape"],
+        ),
+        (
+            &all_slow.url,
+            "@id:core-endpoints or @id:bulk-shape",
+            &["core-endpoints", "bulk-shape"],
+            &[],
+        ),
+    ];
+    for (server, tags, slow, fine) in table {
+        let started = Instant::now();
+        let out = run(ofrep().args([
+            "conform",
+            server,
+            "--timeout",
+            "500ms",
+            "--tags",
+            tags,
+            "-o",
+            "json",
+        ]));
+        assert_eq!(out.code, 1, "{server}: {}\n{}", out.stdout, out.stderr);
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+        for result in out.json()["results"].as_array().unwrap() {
+            let id = result["id"].as_str().unwrap();
+            let message = result["message"].as_str().unwrap();
+            if slow.contains(&id) {
+                assert_eq!(result["status"], "fail", "{result:#}");
+                assert!(
+                    message.contains("no answer within the 500 ms timeout (waited "),
+                    "{message}"
+                );
+            } else {
+                assert!(fine.contains(&id), "{id}");
+                assert_eq!(result["status"], "pass", "{result:#}");
+            }
+        }
+    }
+}

@@ -8,12 +8,10 @@ use futures_util::StreamExt;
 use gherkin::tagexpr::TagOperation;
 
 use super::model::{ScenarioResult, Status};
+use super::probe;
 use super::scenario::{Scenario, StepKind};
 use super::world::{Outcome, RunEnv, World};
 use crate::error::Error;
-use crate::protocol::answer::Endpoint;
-use crate::protocol::client::Request;
-use crate::protocol::event_streams;
 use crate::protocol::finding::Level;
 
 /// What the run knows before the first scenario.
@@ -118,21 +116,7 @@ pub async fn run(
     options: &RunOptions,
     on_result: &(dyn Fn(&ScenarioResult) + Sync),
 ) -> Result<Vec<ScenarioResult>, Error> {
-    let probe = env
-        .client
-        .send(&Request::new(Endpoint::Bulk, env.context.clone()))
-        .await?;
-    let status = probe.answer.status;
-    if matches!(status, 401 | 403) && !options.auth_required {
-        return Err(wants_credentials(
-            status,
-            !env.client.config().headers.is_empty(),
-        ));
-    }
-    let body = probe.answer.body.json().cloned().unwrap_or_default();
-    let advertises_streams = event_streams::entries(&body, &env.base)
-        .iter()
-        .any(|entry| entry.kind.as_deref() == Some("sse") && entry.resolved.is_ok());
+    let advertises_streams = probe::first_request(env, options.auth_required).await?;
 
     let chosen: Vec<(usize, Scenario)> = scenarios
         .into_iter()
@@ -174,29 +158,16 @@ pub async fn run(
     Ok(results.into_iter().map(|(_, result)| result).collect())
 }
 
-/// The first request was refused for want of credentials: every scenario would fail the same
-/// way, which says nothing about the server's conformance, so the run stops.
-fn wants_credentials(status: u16, sent_some: bool) -> Error {
-    let message = if sent_some {
-        format!(
-            "the server answered {status} to the first request: it does not accept the credentials given"
-        )
-    } else {
-        format!("the server answered {status} to the first request: it wants credentials")
-    };
-    Error::answer(message).with_hint(
-        "pass them with -H 'Authorization: Bearer …' or -H 'X-API-Key: …' (or OFREP_HEADERS); add --auth-required to check that requests without them are refused",
-    )
-}
-
 /// Why a scenario cannot run with this server and these options, if it cannot.
 fn capability_gap(
     scenario: &Scenario,
     env: &RunEnv,
     options: &RunOptions,
-    advertises_streams: bool,
+    advertises_streams: Option<bool>,
 ) -> Option<String> {
-    if scenario.has_tag("sse") && !advertises_streams {
+    // Unknown (the first answer was too slow to see) is not "no": those scenarios run and
+    // fail on their own slow answers.
+    if scenario.has_tag("sse") && advertises_streams == Some(false) {
         return Some("the server advertises no eventStreams, so clients poll (the @polling scenarios check that)".into());
     }
     if scenario.has_tag("change") && env.trigger.is_none() {
@@ -247,6 +218,16 @@ fn result(
     }
 }
 
+/// The status of a scenario at `level` that did not hold. INFO is observed and reported, never
+/// graded; but it did not see the ideal, so it is not a pass either.
+fn not_held(level: Level) -> Status {
+    match level {
+        Level::Must => Status::Fail,
+        Level::Should => Status::Warn,
+        Level::Info => Status::Info,
+    }
+}
+
 /// Runs one scenario's steps in order; the first step that does not pass decides.
 pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
     let started = Instant::now();
@@ -273,19 +254,15 @@ pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
             Outcome::Pass | Outcome::NothingToCheck(_) => continue,
             Outcome::Skip(reason) => (Status::Skip, reason, None),
             Outcome::Error(cause) => (Status::Error, format!("{place}: {cause}"), None),
+            // Slow is graded like a failure even in a `Given`: a skip would hide it.
+            Outcome::Slow(why) => (not_held(scenario.level), format!("{place}: {why}"), None),
             Outcome::Fail { expected, actual } if step.kind == StepKind::Given => (
                 Status::Skip,
                 format!("precondition not met: {place}: expected {expected}, got {actual}"),
                 None,
             ),
             Outcome::Fail { expected, actual } => {
-                let status = match scenario.level {
-                    Level::Must => Status::Fail,
-                    Level::Should => Status::Warn,
-                    // INFO is observed and reported, never graded; but it did not see the
-                    // ideal, so it is not a pass either.
-                    Level::Info => Status::Info,
-                };
+                let status = not_held(scenario.level);
                 let message = match scenario.level {
                     Level::Info => format!("observed: {actual} (the ideal: {expected})"),
                     _ => format!("{place}: expected {expected}, got {actual}"),

@@ -40,6 +40,9 @@ pub enum Outcome {
     /// A check found nothing to look at (the reason says what is absent): it neither passes
     /// nor fails, and a scenario in which no check had anything to look at is skipped.
     NothingToCheck(String),
+    /// The server did not answer within the timeout: the scenario fails on it, whatever kind
+    /// of step it happened in (the message says what waited and for how long).
+    Slow(String),
     Error(StepError),
 }
 
@@ -134,6 +137,7 @@ impl<'a> World<'a> {
     pub async fn run(&mut self, action: &Action) -> Outcome {
         match self.step(action).await {
             Ok(outcome) => outcome,
+            Err(slow @ StepError::Slow { .. }) => Outcome::Slow(slow.to_string()),
             Err(cause) => Outcome::Error(cause),
         }
     }
