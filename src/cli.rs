@@ -170,6 +170,17 @@ pub struct ConformArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Count skipped MUST-level checks as failures, for CI jobs that must prove the whole
+    /// protocol.
+    ///
+    /// A MUST check is skipped when the server does not offer what it checks (no eventStreams:
+    /// the @sse scenarios), when the run cannot exercise it (no trigger: the @change scenarios)
+    /// or when a precondition does not hold. `--strict` does not imply this: it grades what was
+    /// checked, while this asks that everything was checked, and a server without event streams
+    /// is conformant (they are optional) yet can never pass it. Give both to demand both.
+    #[arg(long)]
+    pub fail_on_skip: bool,
+
     /// Also write a JUnit XML report to PATH.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
@@ -314,15 +325,20 @@ Examples:
   ofrep conform --list                                       what the suite checks
   ofrep conform --list-steps                                 the step vocabulary
 
-Tags: @must @should @info (the level), @sse @polling @change @cors @auth @slow (what a scenario
-needs), @id:CHECK (the checklist id it proves). Without --tags, everything but @slow runs.
+Tags: @must @should @info (the level; none means @must), @sse @polling @change @cors @auth @slow
+(what a scenario needs), @id:ID (the checklist id a built-in scenario proves; any id, or none, in
+yours). Without --tags, everything but @slow runs; a selection of no scenario is an error.
 @change scenarios need --trigger-url or --trigger-cmd (built in with --embedded); @sse ones are
 skipped when the server advertises no eventStreams; @auth ones need --auth-required.
 
+Statuses: PASS (the ideal was observed), INFO (an @info scenario saw something else), WARN,
+FAIL, SKIP (with the reason; the closing line counts the skipped MUST checks), ERROR.
+
 Exit codes:
-  0  nothing failed (SHOULD-level warnings allowed unless --strict)
-  1  a check failed
-  2  conform could not run: server unreachable, bad scenario file, bad arguments, or a
+  0  nothing failed (warnings allowed unless --strict, skips unless --fail-on-skip)
+  1  a check failed (a server slower than --timeout fails the scenario it was slow in)
+  2  conform could not run: server unreachable, credentials wanted (a first answer of 401/403
+     without --auth-required), no scenario selected, bad scenario file, bad arguments, or a
      scenario could not be carried out (an error outranks a failure)";
 
 const WATCH_EXAMPLES: &str = "\

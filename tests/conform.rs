@@ -35,11 +35,13 @@ fn the_builtin_suite_passes_against_the_embedded_reference_server() {
     let out = run(ofrep().args(["conform", "--embedded", "-o", "json"]));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let doc = out.json();
+    // auth-401-403 needs --auth-required; the reference server advertises its stream in the
+    // `endpoint` form, so streams-url has no `url` to check (the url form is tested below).
     for result in doc["results"].as_array().unwrap() {
         let status = result["status"].as_str().unwrap();
-        let auth = result["id"] == "auth-401-403";
+        let may_skip = result["id"] == "auth-401-403" || result["id"] == "streams-url";
         assert!(
-            status == "pass" || (auth && status == "skip"),
+            status == "pass" || (may_skip && status == "skip"),
             "no false failure: {result:#}"
         );
     }
@@ -453,4 +455,718 @@ fn auth_required_checks_that_requests_without_credentials_are_refused() {
         "{}",
         out.stdout
     );
+}
+
+/// The results of one `conform -o json` run, by scenario name.
+fn by_scenario(out: &Run) -> std::collections::BTreeMap<String, Value> {
+    out.json()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["scenario"].as_str().unwrap().to_owned(), r.clone()))
+        .collect()
+}
+
+/// INFO is not PASS: a server that answers 200 to every form of If-None-Match but the exact
+/// ETag (the scripted server) gets `info` with what it answered, in every format.
+#[test]
+fn if_none_match_forms_answered_200_are_info_with_the_observation_not_pass() {
+    let server = Scripted::start(Streams::None);
+    let args = ["conform", &server.url(), "--tags", "@id:bulk-inm-forms"];
+    let out = run(ofrep().args(args).args(["-o", "json"]));
+    assert_eq!(out.code, 0, "INFO never fails a run: {}", out.stderr);
+    let results = by_scenario(&out);
+    let table = [
+        ("a weak form of the ETag gets a 304", "W/\"v1\""),
+        (
+            "a list holding the ETag gets a 304",
+            "\"ofrep-conform-other\", \"v1\"",
+        ),
+        ("If-None-Match * gets a 304", "*"),
+    ];
+    for (scenario, form) in table {
+        let result = &results[scenario];
+        assert_eq!(result["status"], "info", "{result:#}");
+        assert_eq!(
+            result["message"], "observed: 200 (the ideal: status 304)",
+            "{result:#}"
+        );
+        let sent = format!("> if-none-match: {form}");
+        assert!(
+            result["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|line| line == sent.as_str()),
+            "the exchange with {form} is shown: {result:#}"
+        );
+    }
+    let summary = &out.json()["summary"];
+    assert_eq!(
+        (summary["info"].as_u64(), summary["passed"].as_u64()),
+        (Some(3), Some(0)),
+        "{summary}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("r.xml");
+    let out = run(ofrep().args(args).arg("--junit").arg(&junit));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = out
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("INFO "))
+        .count();
+    assert_eq!(rows, 3, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("0 passed, 0 failed, 0 skipped, 3 info"),
+        "{}",
+        out.stdout
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(
+        xml.matches("<system-out>info: observed: 200").count(),
+        3,
+        "{xml}"
+    );
+    assert!(
+        !xml.contains("<failure") && !xml.contains("<skipped"),
+        "{xml}"
+    );
+}
+
+/// Nothing to check is not a pass: a check whose subject is absent is a skip that says what
+/// is absent, and the same check with its subject present passes.
+#[test]
+fn a_check_with_nothing_to_look_at_is_skipped_with_what_is_absent() {
+    const TAGS: &str = "@id:streams-shape or @id:streams-one-of or @id:streams-url or \
+        @id:streams-request-uri or @id:streams-inactivity or @id:streams-unknown-type or \
+        @id:metadata-values or @id:streams-optional";
+    let no_streams = Scripted::start(Streams::None);
+    let endpoint = Scripted::start(Streams::Endpoint);
+    let reference = ReferenceServer::start(&[]);
+    let url_form = ReferenceServer::start(&["--public-url", "http://127.0.0.1:9/"]);
+    let none = "the answer has no `eventStreams`";
+    let table: &[(&str, &str, &str, &str)] = &[
+        (&no_streams.url(), "streams-shape", "skip", none),
+        (&no_streams.url(), "streams-one-of", "skip", none),
+        (&no_streams.url(), "streams-url", "skip", none),
+        (&no_streams.url(), "streams-request-uri", "skip", none),
+        (&no_streams.url(), "streams-inactivity", "skip", none),
+        (&no_streams.url(), "streams-unknown-type", "skip", none),
+        (
+            &no_streams.url(),
+            "metadata-values",
+            "skip",
+            "the answer has no `metadata`",
+        ),
+        (
+            &no_streams.url(),
+            "streams-optional",
+            "info",
+            "no `eventStreams`",
+        ),
+        (
+            &endpoint.url(),
+            "streams-url",
+            "skip",
+            "no `eventStreams` entry has a `url`",
+        ),
+        (&endpoint.url(), "streams-request-uri", "pass", ""),
+        (
+            &endpoint.url(),
+            "streams-inactivity",
+            "skip",
+            "`inactivityDelaySec`",
+        ),
+        (
+            &reference.url,
+            "streams-url",
+            "skip",
+            "no `eventStreams` entry has a `url`",
+        ),
+        (&reference.url, "streams-request-uri", "pass", ""),
+        (&reference.url, "streams-inactivity", "pass", ""),
+        (&reference.url, "metadata-values", "pass", ""),
+        (&url_form.url, "streams-url", "pass", ""),
+        (
+            &url_form.url,
+            "streams-request-uri",
+            "skip",
+            "no `eventStreams` entry has an `endpoint`",
+        ),
+    ];
+    let mut runs = std::collections::BTreeMap::new();
+    let mut wrong = Vec::new();
+    for (server, id, status, message) in table {
+        let results = runs.entry(*server).or_insert_with(|| {
+            let out = run(ofrep().args(["conform", server, "--tags", TAGS, "-o", "json"]));
+            assert_eq!(out.code, 0, "{server}: {}\n{}", out.stdout, out.stderr);
+            out.json()["results"].as_array().unwrap().clone()
+        });
+        let got: Vec<&Value> = results.iter().filter(|r| r["id"] == *id).collect();
+        let ok = !got.is_empty()
+            && got.iter().all(|r| {
+                r["status"] == *status && r["message"].as_str().unwrap().contains(message)
+            });
+        if !ok {
+            wrong.push(format!(
+                "{server} {id}: expected {status} ({message}), got {got:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// An empty selection fails (exit 2) before any request, naming the expression and the tags
+/// it probably meant; the server is never asked.
+#[test]
+fn a_selection_of_no_scenario_exits_2_naming_the_expression_and_close_tags() {
+    let server = Scripted::start(Streams::None);
+    let slow_only = "Feature: Mine\n  @slow @must @id:bulk-shape\n  Scenario: ours\n    When I request a bulk evaluation\n    Then the status is 200\n";
+    let (_dir, path) = user_file(slow_only);
+    let path = path.to_str().unwrap().to_owned();
+    let table: &[(&[&str], &[&str])] = &[
+        (
+            &["--tags", "@shuold"],
+            &[
+                "--tags `@shuold` selects none",
+                "did you mean `@shuold` → `@should`",
+            ],
+        ),
+        (
+            &["--tags", "@sse and @polign"],
+            &["--tags `@sse and @polign`", "`@polign` → `@polling`"],
+        ),
+        (
+            &["--no-builtin", "--scenarios", &path],
+            &["no scenario selected", "all tagged @slow"],
+        ),
+        (
+            &["--no-builtin", "--scenarios", &path, "--tags", "@fast"],
+            &["--tags `@fast` selects none of the 1 scenario(s)"],
+        ),
+    ];
+    for (args, said) in table {
+        let out = run(ofrep().args(["conform", &server.url()]).args(*args));
+        assert_eq!(out.code, 2, "{args:?}: {}\n{}", out.stdout, out.stderr);
+        for part in *said {
+            assert!(
+                out.stderr.contains(part),
+                "{args:?}: {part:?} not in {}",
+                out.stderr
+            );
+        }
+    }
+    assert!(
+        server.bulk_requests().is_empty(),
+        "no request before the selection is known"
+    );
+}
+
+/// Missing credentials are not a broken server: a first answer of 401 stops the run (exit 2)
+/// with how to pass them, unless --auth-required says that 401 is what is being checked.
+#[test]
+fn a_server_that_wants_credentials_stops_the_run_with_a_hint_unless_auth_is_being_checked() {
+    let protected = ReferenceServer::start(&["--require-auth", "conform-token"]);
+    let table: &[(&[&str], i32, &[&str])] = &[
+        (
+            &[],
+            2,
+            &[
+                "answered 401 to the first request: it wants credentials",
+                "-H 'Authorization: Bearer …'",
+                "OFREP_HEADERS",
+            ],
+        ),
+        (
+            &["-H", "Authorization: Bearer wrong"],
+            2,
+            &["does not accept the credentials given", "OFREP_HEADERS"],
+        ),
+        (&["--auth-required", "--tags", "@auth"], 0, &[]),
+        (
+            &[
+                "-H",
+                "Authorization: Bearer conform-token",
+                "--tags",
+                "@id:bulk-shape",
+            ],
+            0,
+            &[],
+        ),
+    ];
+    for (args, code, said) in table {
+        let out = run(ofrep()
+            .args(["conform", &protected.url, "-o", "json"])
+            .args(*args));
+        assert_eq!(out.code, *code, "{args:?}: {}\n{}", out.stdout, out.stderr);
+        for part in *said {
+            assert!(
+                out.stderr.contains(part),
+                "{args:?}: {part:?} not in {}",
+                out.stderr
+            );
+        }
+        if *code == 0 {
+            assert_eq!(
+                out.json()["summary"]["passed"],
+                1,
+                "{args:?}: {}",
+                out.stdout
+            );
+        } else {
+            assert!(
+                out.stdout.is_empty(),
+                "no report of a run that did not happen: {}",
+                out.stdout
+            );
+        }
+    }
+}
+
+/// Independent scenarios are independent: broken ETags skip what needs an ETag (naming the
+/// precondition's file:line) and nothing else; the event scenarios still run and pass.
+#[test]
+fn broken_etags_do_not_hide_the_event_stream_scenarios() {
+    const EVENTS: &[&str] = &[
+        "sse-notify",
+        "sse-event-message",
+        "sse-data-json",
+        "sse-type",
+        "sse-etag-type",
+        "sse-last-modified",
+        "sse-id",
+    ];
+    let table: &[(&str, &str)] = &[
+        // (fault, the precondition that no longer holds)
+        (
+            "no-etag",
+            "And the response has an ETag (builtin/changes.feature:",
+        ),
+        (
+            "stale-304",
+            "And the status is 200 (builtin/changes.feature:",
+        ),
+    ];
+    for (fault, precondition) in table {
+        let server = ReferenceServer::start(&["--control", "--fault", fault]);
+        let trigger = format!("{}/control/change", server.url);
+        let out = run(ofrep().args([
+            "conform",
+            &server.url,
+            "--trigger-url",
+            &trigger,
+            "--tags",
+            "@change",
+            "-o",
+            "json",
+        ]));
+        let doc = out.json();
+        let results = doc["results"].as_array().unwrap();
+        for id in EVENTS {
+            let result = results.iter().find(|r| r["id"] == *id).unwrap();
+            assert_eq!(result["status"], "pass", "--fault {fault}: {result:#}");
+        }
+        for id in [
+            "bulk-etag-changes",
+            "polling-works",
+            "polling-without-streams",
+            "sse-fresh-after-event",
+        ] {
+            let result = results.iter().find(|r| r["id"] == id).unwrap();
+            assert_eq!(result["status"], "skip", "--fault {fault}: {result:#}");
+            let message = result["message"].as_str().unwrap();
+            assert!(
+                message.starts_with("precondition not met: ") && message.contains(precondition),
+                "--fault {fault}: {message}"
+            );
+        }
+    }
+}
+
+/// Skips that hide a lot are visible: the closing line counts the skipped MUST checks, and
+/// --fail-on-skip turns exactly those into failures.
+#[test]
+fn skipped_must_checks_are_counted_and_fail_under_fail_on_skip() {
+    // The scripted server has no single-flag endpoint: stay with what it serves.
+    const TAGS: &str = "@sse or @change or @id:bulk-shape or @id:bulk-etag-present";
+    let server = Scripted::start(Streams::None);
+    let out = run(ofrep().args(["conform", &server.url(), "--tags", TAGS, "-o", "json"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    let skipped_must: BTreeSet<String> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "skip" && r["level"] == "must")
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        skipped_must.contains("sse-notify") && skipped_must.contains("polling-works"),
+        "{skipped_must:?}"
+    );
+    assert!(out.ids_with("fail").is_empty(), "{}", out.stdout);
+    let count = doc["summary"]["skippedMust"].as_u64().unwrap();
+    assert_eq!(count as usize, skipped_must.len(), "{}", doc["summary"]);
+
+    let human = run(ofrep().args(["conform", &server.url(), "--tags", TAGS]));
+    let last = human
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    assert!(
+        last.contains(&format!("skipped ({count} at MUST level)")),
+        "{last}"
+    );
+
+    let out = run(ofrep().args([
+        "conform",
+        &server.url(),
+        "--tags",
+        TAGS,
+        "--fail-on-skip",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.ids_with("fail"), skipped_must);
+    let doc = out.json();
+    assert_eq!(
+        (
+            doc["failOnSkip"].as_bool(),
+            doc["summary"]["skippedMust"].as_u64()
+        ),
+        (Some(true), Some(0))
+    );
+    for result in doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail")
+    {
+        assert!(
+            result["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("not checked, and --fail-on-skip"),
+            "{result:#}"
+        );
+    }
+}
+
+/// User scenarios may have their own ids, or none, and no level tag (then they are MUST);
+/// an unknown step is still an error naming file:line and the closest step.
+#[test]
+fn user_scenarios_run_with_their_own_ids_or_derived_ones_and_default_to_must() {
+    let server = Scripted::start(Streams::None);
+    let text = "Feature: Ours\n\n  @id:our.premium-etag\n  Scenario: with our own id\n    When I request a bulk evaluation\n    Then the status is 200\n\n  Scenario: With no id at all!\n    When I request a bulk evaluation\n    Then the status is 418\n";
+    let (_dir, path) = user_file(text);
+    let out = run(ofrep()
+        .args([
+            "conform",
+            &server.url(),
+            "--no-builtin",
+            "-o",
+            "json",
+            "--scenarios",
+        ])
+        .arg(&path));
+    assert_eq!(
+        out.code, 1,
+        "the level-less failing scenario is a MUST: {}\n{}",
+        out.stdout, out.stderr
+    );
+    let results = by_scenario(&out);
+    let table = [
+        ("with our own id", "our.premium-etag", "pass"),
+        ("With no id at all!", "mine.with-no-id-at-all", "fail"),
+    ];
+    for (scenario, id, status) in table {
+        let result = &results[scenario];
+        assert_eq!(
+            (
+                result["id"].as_str(),
+                result["status"].as_str(),
+                result["level"].as_str()
+            ),
+            (Some(id), Some(status), Some("must")),
+            "{result:#}"
+        );
+    }
+
+    let typo = "Feature: Ours\n  @id:our-id\n  Scenario: s\n    When I request a bulk evaluaton\n";
+    let (_dir2, path) = user_file(typo);
+    let out = run(ofrep()
+        .args(["conform", &server.url(), "--no-builtin", "--scenarios"])
+        .arg(&path));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("mine.feature:4: unknown step")
+            && out
+                .stderr
+                .contains("did you mean `I request a bulk evaluation`"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Payload diagnostics: a server that streams full flag diffs without `type` fails sse-type
+/// with a message a vendor can act on.
+#[test]
+fn events_without_a_type_fail_sse_type_saying_providers_never_refetch() {
+    let server = Scripted::start(Streams::Endpoint);
+    server.set_on_bump("id: 7\ndata: {\"flags\":{\"counter\":{\"value\":2}}}\n\n");
+    let trigger = format!("{}/bump", server.url());
+    let out = run(ofrep().args([
+        "conform",
+        &server.url(),
+        "--trigger-url",
+        &trigger,
+        "--tags",
+        "@id:sse-type or @id:sse-data-json or @id:sse-notify",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let table = [
+        ("sse-notify", "pass"),
+        ("sse-data-json", "pass"),
+        ("sse-type", "fail"),
+    ];
+    let doc = out.json();
+    for (id, status) in table {
+        let result = doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap();
+        assert_eq!(result["status"], status, "{result:#}");
+    }
+    let message = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "sse-type")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("data has no `type`")
+            && message.contains("providers using the default payload format")
+            && message.contains("never refetch"),
+        "{message}"
+    );
+}
+
+/// The stream request always says `Accept: text/event-stream`: a server that refuses it
+/// otherwise (406) is fine.
+#[test]
+fn a_stream_that_needs_accept_text_event_stream_gets_it() {
+    use std::io::{Read, Write};
+    let server = Scripted::start(Streams::Endpoint);
+    server.set_require_accept(true);
+    let mut raw = std::net::TcpStream::connect(server.addr).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        raw,
+        "GET /events HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    raw.read_exact(&mut head).unwrap();
+    assert_eq!(
+        &head, b"HTTP/1.1 406",
+        "the server refuses a stream request without Accept"
+    );
+
+    let out = run(ofrep().args([
+        "conform",
+        &server.url(),
+        "--tags",
+        "@id:sse-content-type",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.ids_with("pass"), ["sse-content-type".to_owned()].into());
+    let sent = server.stream_requests();
+    let asked = sent
+        .iter()
+        .rev()
+        .find(|r| r.header("accept").is_some())
+        .unwrap();
+    assert_eq!(asked.header("accept"), Some("text/event-stream"));
+}
+
+/// An event proves a change only if it came after the change: an event a server sends on
+/// every connect must not pass sse-notify (or the checks on "the" event) when the change
+/// itself is never announced.
+#[test]
+fn an_event_sent_on_connect_does_not_prove_a_change() {
+    const ON_CONNECT: &str =
+        "retry: 100\n\nid: 1\ndata: {\"type\":\"refetchEvaluation\",\"etag\":\"on-connect\"}\n\n";
+    const ON_CHANGE: &str =
+        "id: 2\ndata: {\"type\":\"refetchEvaluation\",\"etag\":\"after-change\"}\n\n";
+    let table = [(None, "fail"), (Some(ON_CHANGE), "pass")];
+    for (on_bump, status) in table {
+        let server = Scripted::start(Streams::Endpoint);
+        server.set_greeting(ON_CONNECT);
+        if let Some(raw) = on_bump {
+            server.set_on_bump(raw);
+        }
+        let trigger = format!("{}/bump", server.url());
+        let out = run(ofrep().args([
+            "conform",
+            &server.url(),
+            "--trigger-url",
+            &trigger,
+            "--tags",
+            "@id:sse-notify or @id:sse-etag-type",
+            "-o",
+            "json",
+        ]));
+        let doc = out.json();
+        let notify = doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "sse-notify")
+            .unwrap();
+        assert_eq!(
+            notify["status"],
+            status,
+            "announced on change: {}; {notify:#}",
+            on_bump.is_some()
+        );
+        if status == "fail" {
+            let evidence = notify["evidence"].to_string();
+            assert!(
+                evidence.contains("event before the change, not counted")
+                    && evidence.contains("on-connect"),
+                "{evidence}"
+            );
+        } else {
+            let etag = doc["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == "sse-etag-type")
+                .unwrap();
+            assert_eq!(etag["status"], "pass", "{etag:#}");
+        }
+    }
+}
+
+/// Plausibility, not just type: a 13-digit `lastModified` is an integer ≥ 0 (sse-last-modified
+/// passes) but warns under sse-last-modified-seconds that it looks like milliseconds.
+#[test]
+fn a_millisecond_last_modified_warns_that_it_looks_like_milliseconds() {
+    let table = [
+        ("1771622898", "pass", "pass"),
+        ("1771622898123", "pass", "warn"),
+    ];
+    for (value, must, should) in table {
+        let server = Scripted::start(Streams::Endpoint);
+        server.set_on_bump(&format!(
+            "id: 3\ndata: {{\"type\":\"refetchEvaluation\",\"lastModified\":{value}}}\n\n"
+        ));
+        let trigger = format!("{}/bump", server.url());
+        let out = run(ofrep().args([
+            "conform",
+            &server.url(),
+            "--trigger-url",
+            &trigger,
+            "--tags",
+            "@id:sse-last-modified or @id:sse-last-modified-seconds",
+            "-o",
+            "json",
+        ]));
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        assert!(
+            out.ids_with(must).contains("sse-last-modified"),
+            "{value}: {}",
+            out.stdout
+        );
+        let seconds = out.json()["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "sse-last-modified-seconds")
+            .unwrap()
+            .clone();
+        assert_eq!(seconds["status"], should, "{value}: {seconds:#}");
+        if should == "warn" {
+            assert!(
+                seconds["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("it looks like milliseconds"),
+                "{seconds:#}"
+            );
+        }
+    }
+}
+
+/// Slow is a failure of its check, not an error of the run: a server slower than --timeout
+/// fails the scenarios it was slow on, with the time seen (exit 1); only a server that cannot
+/// be reached at all is exit 2.
+#[test]
+fn a_server_slower_than_the_timeout_fails_those_scenarios_and_the_run_is_not_an_error() {
+    let partly_slow = Scripted::start(Streams::None);
+    partly_slow.set_slow_when("flagConfigEtag", Duration::from_secs(3));
+    let all_slow = ReferenceServer::start(&["--fault", "slow=2s"]);
+    // (server, tags, the ids that must fail on the timeout, the ids that must pass)
+    let table: &[(&str, &str, &[&str], &[&str])] = &[
+        (
+            &partly_slow.url(),
+            "@id:bulk-shape or @id:bulk-query-accepted",
+            &["bulk-query-accepted"],
+            &["bulk-shape"],
+        ),
+        (
+            &all_slow.url,
+            "@id:core-endpoints or @id:bulk-shape",
+            &["core-endpoints", "bulk-shape"],
+            &[],
+        ),
+    ];
+    for (server, tags, slow, fine) in table {
+        let started = Instant::now();
+        let out = run(ofrep().args([
+            "conform",
+            server,
+            "--timeout",
+            "500ms",
+            "--tags",
+            tags,
+            "-o",
+            "json",
+        ]));
+        assert_eq!(out.code, 1, "{server}: {}\n{}", out.stdout, out.stderr);
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+        for result in out.json()["results"].as_array().unwrap() {
+            let id = result["id"].as_str().unwrap();
+            let message = result["message"].as_str().unwrap();
+            if slow.contains(&id) {
+                assert_eq!(result["status"], "fail", "{result:#}");
+                assert!(
+                    message.contains("no answer within the 500 ms timeout (waited "),
+                    "{message}"
+                );
+            } else {
+                assert!(fine.contains(&id), "{id}");
+                assert_eq!(result["status"], "pass", "{result:#}");
+            }
+        }
+    }
 }

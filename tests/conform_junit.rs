@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use ofrep::conform::model::{ConformReport, ScenarioResult, Status};
+use ofrep::conform::model::{ConformReport, Grading, ScenarioResult, Status};
 use ofrep::protocol::finding::Level;
 use ofrep::report::conform::junit;
 use serde_json::{Value, json};
@@ -84,7 +84,7 @@ fn report() -> ConformReport {
         "http://127.0.0.1:1".to_owned(),
         results,
         Duration::from_secs(1),
-        false,
+        Grading::default(),
     )
 }
 
@@ -184,4 +184,30 @@ fn junit_text_survives_markup_and_loses_only_escape_codes() {
     let parsed = read_back(&report());
     let scenario = &case(&parsed, "alpha", "a-pass")["properties"]["scenario"];
     assert_eq!(scenario, "a-pass <b>&\"quoted\"</b> ]]> red  café");
+}
+
+#[test]
+fn junit_reports_an_info_observation_as_a_passed_case_with_the_observation_in_system_out() {
+    let mut observed = result("a-info", "alpha", Status::Info);
+    observed.level = Level::Info;
+    observed.message = "observed: 200 (the ideal: status 304)".to_owned();
+    let report = ConformReport::new(
+        "http://127.0.0.1:1".to_owned(),
+        vec![observed, result("a-pass", "alpha", Status::Pass)],
+        Duration::from_secs(1),
+        Grading::default(),
+    );
+    let parsed = read_back(&report);
+    assert_eq!(
+        parsed["counts"],
+        json!({"tests": "2", "failures": "0", "errors": "0", "skipped": "0"})
+    );
+    let info = case(&parsed, "alpha", "a-info");
+    assert_eq!(info["children"], json!(["system-out"]), "{info:#}");
+    assert_eq!(info["properties"]["level"], "INFO");
+    let out = info["out"].as_str().unwrap();
+    assert!(
+        out.starts_with("info: observed: 200 (the ideal: status 304)"),
+        "{out}"
+    );
 }

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::cli::ConformArgs;
 use crate::commands::Target;
-use crate::conform::model::{ConformReport, ErrorCause, ScenarioResult, Status};
+use crate::conform::model::{ConformReport, ErrorCause, Grading, ScenarioResult, Status};
 use crate::conform::runner::{self, RunOptions};
 use crate::conform::scenario::{self, Scenario};
 use crate::conform::world::{ChangeTrigger, RunEnv};
@@ -30,6 +30,13 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
         return Ok(Outcome::Success);
     }
     let tags = args.tags.as_deref().map(runner::parse_tags).transpose()?;
+    if !scenarios.iter().any(|s| runner::selected(tags.as_ref(), s)) {
+        return Err(runner::nothing_selected(
+            args.tags.as_deref(),
+            tags.as_ref(),
+            &scenarios,
+        ));
+    }
 
     let target = Target::open(&args.target, ui, None).await?;
     let (resolved, base) = (&target.resolved, target.base.clone());
@@ -79,7 +86,10 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
         ui.redactor.url(base.as_str()).into_owned(),
         results,
         started.elapsed(),
-        args.strict,
+        Grading {
+            strict: args.strict,
+            fail_on_skip: args.fail_on_skip,
+        },
     );
 
     reporter.finish(&report, args.junit.as_deref())?;

@@ -2,6 +2,7 @@
 //! scenario, each named by the checklist id it proves.
 
 pub mod model;
+pub(crate) mod probe;
 pub mod runner;
 pub mod scenario;
 pub mod steps;

@@ -11,8 +11,11 @@ use crate::protocol::finding::Level;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
-    /// Every step held.
+    /// Every step held: the ideal was observed.
     Pass,
+    /// An INFO-level scenario observed something other than the ideal; never graded, so it
+    /// neither fails nor warns, but it is not a pass either. The message says what was seen.
+    Info,
     /// A SHOULD-level scenario did not hold (a failure under `--strict`).
     Warn,
     /// A MUST-level scenario did not hold.
@@ -28,6 +31,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pass => "pass",
+            Self::Info => "info",
             Self::Warn => "warn",
             Self::Fail => "fail",
             Self::Skip => "skip",
@@ -88,6 +92,11 @@ pub struct Summary {
     pub warned: usize,
     pub skipped: usize,
     pub errored: usize,
+    /// INFO-level scenarios that observed something other than the ideal.
+    pub info: usize,
+    /// How many of the skipped results are MUST-level checks: what the run did not prove.
+    #[serde(rename = "skippedMust")]
+    pub skipped_must: usize,
 }
 
 impl Summary {
@@ -96,9 +105,15 @@ impl Summary {
         for result in results {
             match result.status {
                 Status::Pass => summary.passed += 1,
+                Status::Info => summary.info += 1,
                 Status::Fail => summary.failed += 1,
                 Status::Warn => summary.warned += 1,
-                Status::Skip => summary.skipped += 1,
+                Status::Skip => {
+                    summary.skipped += 1;
+                    if result.level == Level::Must {
+                        summary.skipped_must += 1;
+                    }
+                }
                 Status::Error => summary.errored += 1,
             }
         }
@@ -117,6 +132,19 @@ pub struct ConformReport {
     pub duration: Duration,
     /// Whether warnings count as failures.
     pub strict: bool,
+    /// Whether skipped MUST-level checks count as failures.
+    #[serde(rename = "failOnSkip")]
+    pub fail_on_skip: bool,
+}
+
+/// How strictly a run is graded, beyond each scenario's level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Grading {
+    /// `--strict`: SHOULD-level warnings are failures.
+    pub strict: bool,
+    /// `--fail-on-skip`: a MUST-level check that was skipped is a failure, for runs that must
+    /// prove the whole protocol rather than whatever the server and the options allowed.
+    pub fail_on_skip: bool,
 }
 
 impl ConformReport {
@@ -124,13 +152,19 @@ impl ConformReport {
         target: String,
         mut results: Vec<ScenarioResult>,
         duration: Duration,
-        strict: bool,
+        grading: Grading,
     ) -> Self {
-        if strict {
-            for result in &mut results {
-                if result.status == Status::Warn {
-                    result.status = Status::Fail;
-                }
+        for result in &mut results {
+            if grading.strict && result.status == Status::Warn {
+                result.status = Status::Fail;
+            }
+            if grading.fail_on_skip && result.status == Status::Skip && result.level == Level::Must
+            {
+                result.status = Status::Fail;
+                result.message = format!(
+                    "not checked, and --fail-on-skip counts a skipped MUST check as a failure: {}",
+                    result.message
+                );
             }
         }
         Self {
@@ -138,7 +172,8 @@ impl ConformReport {
             summary: Summary::of(&results),
             results,
             duration,
-            strict,
+            strict: grading.strict,
+            fail_on_skip: grading.fail_on_skip,
         }
     }
 }

@@ -8,12 +8,10 @@ use futures_util::StreamExt;
 use gherkin::tagexpr::TagOperation;
 
 use super::model::{ScenarioResult, Status};
+use super::probe;
 use super::scenario::{Scenario, StepKind};
 use super::world::{Outcome, RunEnv, World};
 use crate::error::Error;
-use crate::protocol::answer::Endpoint;
-use crate::protocol::client::Request;
-use crate::protocol::event_streams;
 use crate::protocol::finding::Level;
 
 /// What the run knows before the first scenario.
@@ -51,6 +49,65 @@ pub fn parse_tags(text: &str) -> Result<TagOperation, Error> {
     })
 }
 
+/// The error for a selection that matched no scenario: it names the expression and, for each
+/// tag in it that no scenario carries, the closest tag that one does (`@shuold` → `@should`).
+pub fn nothing_selected(
+    text: Option<&str>,
+    expression: Option<&TagOperation>,
+    scenarios: &[Scenario],
+) -> Error {
+    let Some(op) = expression else {
+        return Error::usage(format!(
+            "no scenario selected: {} scenario(s) loaded, all tagged @slow, which runs only when --tags selects it",
+            scenarios.len()
+        ))
+        .with_hint("e.g. --tags '@slow or not @slow' runs every scenario");
+    };
+    let known: std::collections::BTreeSet<&str> = scenarios
+        .iter()
+        .flat_map(|s| s.tags.iter().map(String::as_str))
+        .collect();
+    let mut named = Vec::new();
+    tags_in(op, &mut named);
+    let suggestions: Vec<String> = named
+        .iter()
+        .filter(|tag| !known.contains(*tag))
+        .filter_map(|tag| {
+            let closest = known
+                .iter()
+                .min_by_key(|k| super::steps::levenshtein(tag, k))?;
+            let distance = super::steps::levenshtein(tag, closest);
+            (distance <= (tag.chars().count() / 2).max(2))
+                .then(|| format!("`@{tag}` → `@{closest}`"))
+        })
+        .collect();
+    let text = text.unwrap_or_default();
+    let error = Error::usage(format!(
+        "--tags `{text}` selects none of the {} scenario(s) loaded",
+        scenarios.len()
+    ));
+    if suggestions.is_empty() {
+        error.with_hint("`ofrep conform --list` shows every scenario's tags")
+    } else {
+        error.with_hint(format!(
+            "did you mean {}? `ofrep conform --list` shows every scenario's tags",
+            suggestions.join(", ")
+        ))
+    }
+}
+
+/// Every tag an expression names, without `@`.
+fn tags_in<'a>(op: &'a TagOperation, out: &mut Vec<&'a str>) {
+    match op {
+        TagOperation::And(a, b) | TagOperation::Or(a, b) => {
+            tags_in(a, out);
+            tags_in(b, out);
+        }
+        TagOperation::Not(a) => tags_in(a, out),
+        TagOperation::Tag(tag) => out.push(tag.trim_start_matches('@')),
+    }
+}
+
 /// Runs the selected scenarios; `on_result` sees each result as it is graded (for a progress
 /// bar). Fails only when the server cannot be reached at all.
 pub async fn run(
@@ -59,14 +116,7 @@ pub async fn run(
     options: &RunOptions,
     on_result: &(dyn Fn(&ScenarioResult) + Sync),
 ) -> Result<Vec<ScenarioResult>, Error> {
-    let probe = env
-        .client
-        .send(&Request::new(Endpoint::Bulk, env.context.clone()))
-        .await?;
-    let body = probe.answer.body.json().cloned().unwrap_or_default();
-    let advertises_streams = event_streams::entries(&body, &env.base)
-        .iter()
-        .any(|entry| entry.kind.as_deref() == Some("sse") && entry.resolved.is_ok());
+    let advertises_streams = probe::first_request(env, options.auth_required).await?;
 
     let chosen: Vec<(usize, Scenario)> = scenarios
         .into_iter()
@@ -113,9 +163,11 @@ fn capability_gap(
     scenario: &Scenario,
     env: &RunEnv,
     options: &RunOptions,
-    advertises_streams: bool,
+    advertises_streams: Option<bool>,
 ) -> Option<String> {
-    if scenario.has_tag("sse") && !advertises_streams {
+    // Unknown (the first answer was too slow to see) is not "no": those scenarios run and
+    // fail on their own slow answers.
+    if scenario.has_tag("sse") && advertises_streams == Some(false) {
         return Some("the server advertises no eventStreams, so clients poll (the @polling scenarios check that)".into());
     }
     if scenario.has_tag("change") && env.trigger.is_none() {
@@ -166,35 +218,53 @@ fn result(
     }
 }
 
+/// The status of a scenario at `level` that did not hold. INFO is observed and reported, never
+/// graded; but it did not see the ideal, so it is not a pass either.
+fn not_held(level: Level) -> Status {
+    match level {
+        Level::Must => Status::Fail,
+        Level::Should => Status::Warn,
+        Level::Info => Status::Info,
+    }
+}
+
 /// Runs one scenario's steps in order; the first step that does not pass decides.
 pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
     let started = Instant::now();
     let mut world = World::new(env);
+    // A scenario in which no `Then` step had anything to look at proved nothing: a skip.
+    let (mut checked, mut nothing_to_check) = (false, None);
     for step in &scenario.steps {
         let outcome = world.run(&step.action).await;
+        if step.kind == StepKind::Then {
+            match &outcome {
+                Outcome::Pass => checked = true,
+                Outcome::NothingToCheck(why) => {
+                    nothing_to_check.get_or_insert_with(|| why.clone());
+                }
+                _ => {}
+            }
+        }
         let cause = match &outcome {
             Outcome::Error(error) => Some(error.cause()),
             _ => None,
         };
-        let place = format!("{} (line {})", step.text, step.line);
+        let place = format!("{} ({})", step.text, step.location);
         let (status, message, expected_actual) = match outcome {
-            Outcome::Pass => continue,
+            Outcome::Pass | Outcome::NothingToCheck(_) => continue,
             Outcome::Skip(reason) => (Status::Skip, reason, None),
             Outcome::Error(cause) => (Status::Error, format!("{place}: {cause}"), None),
+            // Slow is graded like a failure even in a `Given`: a skip would hide it.
+            Outcome::Slow(why) => (not_held(scenario.level), format!("{place}: {why}"), None),
             Outcome::Fail { expected, actual } if step.kind == StepKind::Given => (
                 Status::Skip,
                 format!("precondition not met: {place}: expected {expected}, got {actual}"),
                 None,
             ),
             Outcome::Fail { expected, actual } => {
-                let status = match scenario.level {
-                    Level::Must => Status::Fail,
-                    Level::Should => Status::Warn,
-                    // INFO is observed and reported, never graded.
-                    Level::Info => Status::Pass,
-                };
+                let status = not_held(scenario.level);
                 let message = match scenario.level {
-                    Level::Info => format!("observed: {actual} (where {expected} was checked)"),
+                    Level::Info => format!("observed: {actual} (the ideal: {expected})"),
                     _ => format!("{place}: expected {expected}, got {actual}"),
                 };
                 (status, message, Some((expected, actual)))
@@ -217,10 +287,14 @@ pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
             )
         };
     }
+    let (status, message) = match nothing_to_check {
+        Some(why) if !checked => (Status::Skip, why),
+        _ => (Status::Pass, String::new()),
+    };
     result(
         scenario,
-        Status::Pass,
-        String::new(),
+        status,
+        message,
         None,
         Vec::new(),
         started.elapsed(),
@@ -239,6 +313,7 @@ mod tests {
         parse(&Source {
             name: "t.feature".into(),
             text,
+            builtin: false,
         })
         .unwrap()
         .scenarios
@@ -249,6 +324,41 @@ mod tests {
     fn by_default_everything_but_slow_is_selected() {
         assert!(selected(None, &scenario("@sse")));
         assert!(!selected(None, &scenario("@sse @slow")));
+    }
+
+    #[test]
+    fn an_empty_selection_names_the_expression_and_the_closest_tags() {
+        let scenarios: Vec<Scenario> = crate::conform::scenario::builtin()
+            .iter()
+            .flat_map(|source| parse(source).unwrap().scenarios)
+            .collect();
+        let cases = [
+            ("@shuold", Some("did you mean `@shuold` → `@should`?")),
+            ("@sse and @polign", Some("`@polign` → `@polling`")),
+            ("@nothing-like-any-tag", None),
+        ];
+        for (text, hint) in cases {
+            let expression = parse_tags(text).unwrap();
+            assert!(scenarios.iter().all(|s| !selected(Some(&expression), s)));
+            let error = nothing_selected(Some(text), Some(&expression), &scenarios);
+            assert_eq!(error.exit_code(), 2);
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("--tags `{text}` selects none")),
+                "{error}"
+            );
+            match hint {
+                Some(part) => assert!(error.hint().unwrap().contains(part), "{:?}", error.hint()),
+                None => assert!(
+                    !error.hint().unwrap().contains("did you mean"),
+                    "{:?}",
+                    error.hint()
+                ),
+            }
+        }
+        let error = nothing_selected(None, None, &[scenario("@slow")]);
+        assert!(error.to_string().contains("all tagged @slow"), "{error}");
     }
 
     #[test]

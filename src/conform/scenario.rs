@@ -16,6 +16,9 @@ use crate::protocol::finding::Level;
 pub struct Source {
     pub name: String,
     pub text: String,
+    /// Part of the built-in suite, which is held to the checklist: every scenario names a
+    /// checklist id. Users' scenarios may name their own ids, or none.
+    pub builtin: bool,
 }
 
 /// The built-in suite: `scenarios/*.feature`, compiled in.
@@ -25,6 +28,7 @@ pub fn builtin() -> Vec<Source> {
             vec![$(Source {
                 name: concat!("builtin/", $file).to_owned(),
                 text: include_str!(concat!("../../scenarios/", $file)).to_owned(),
+                builtin: true,
             }),*]
         };
     }
@@ -78,6 +82,7 @@ pub fn from_paths(paths: &[PathBuf]) -> Result<Vec<Source>, Error> {
             sources.push(Source {
                 name: display(&file),
                 text,
+                builtin: false,
             });
         }
     }
@@ -130,6 +135,8 @@ pub struct Step {
     pub text: String,
     pub action: Action,
     pub line: usize,
+    /// `file:line`, for the message when the step does not hold.
+    pub location: String,
 }
 
 /// Parses and resolves one file.
@@ -218,6 +225,65 @@ fn expand_outline(scenario: &gherkin::Scenario) -> Vec<gherkin::Scenario> {
     out
 }
 
+/// The id a scenario is reported under. The built-in suite names a checklist id with `@id:`;
+/// a user's scenario may name any id (letters, digits, `-`, `.`) or none, and then it is
+/// derived from the file and the scenario's name (`mine.feature`, "A premium user" →
+/// `mine.a-premium-user`).
+fn scenario_id(source: &Source, tags: &[String], name: &str, line: usize) -> Result<String, Error> {
+    let at = format!("{}:{line}", source.name);
+    let ids: Vec<&str> = tags.iter().filter_map(|t| t.strip_prefix("id:")).collect();
+    let id = match ids.as_slice() {
+        [id] => (*id).to_owned(),
+        [] if !source.builtin => return Ok(derived_id(&source.name, name)),
+        [] => {
+            return Err(
+                Error::file(format!("{at}: scenario `{name}` has no @id: tag")).with_hint(
+                    "tag each scenario with the checklist id it proves, e.g. @id:bulk-304-on-match",
+                ),
+            );
+        }
+        _ => {
+            return Err(Error::file(format!(
+                "{at}: scenario `{name}` has more than one @id: tag"
+            )));
+        }
+    };
+    if source.builtin && checklist::level_of(&id).is_none() {
+        return Err(
+            Error::file(format!("{at}: `@id:{id}` is not a checklist id"))
+                .with_hint("`ofrep conform --list` prints the ids"),
+        );
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+    if id.is_empty() || !id.chars().all(allowed) {
+        return Err(Error::file(format!(
+            "{at}: `@id:{id}` is not an id: use letters, digits, `-` and `.`"
+        ))
+        .with_hint("e.g. @id:our-premium-etag, or leave @id: out to have one made from the file and scenario name"));
+    }
+    Ok(id)
+}
+
+/// `file-stem.scenario-name`, lowercased, every run of other characters one `-`.
+fn derived_id(file: &str, scenario: &str) -> String {
+    let stem = Path::new(file)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let slug = |text: &str| {
+        text.to_lowercase()
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .collect::<Vec<_>>()
+            .join("-")
+    };
+    match (slug(&stem), slug(scenario)) {
+        (stem, name) if stem.is_empty() => name,
+        (stem, name) if name.is_empty() => stem,
+        (stem, name) => format!("{stem}.{name}"),
+    }
+}
+
 fn resolve_scenario(
     source: &Source,
     feature: &str,
@@ -230,33 +296,7 @@ fn resolve_scenario(
     let mut tags: Vec<String> = feature_tags.to_vec();
     tags.extend(scenario.tags.iter().map(|t| normalise_tag(t)));
 
-    let ids: Vec<&str> = tags.iter().filter_map(|t| t.strip_prefix("id:")).collect();
-    let id = match ids.as_slice() {
-        [id] => (*id).to_owned(),
-        [] => {
-            return Err(Error::file(format!(
-                "{}: scenario `{}` has no @id: tag",
-                at(line),
-                scenario.name
-            ))
-            .with_hint(
-                "tag each scenario with the checklist id it proves, e.g. @id:bulk-304-on-match",
-            ));
-        }
-        _ => {
-            return Err(Error::file(format!(
-                "{}: scenario `{}` has more than one @id: tag",
-                at(line),
-                scenario.name
-            )));
-        }
-    };
-    if checklist::level_of(&id).is_none() {
-        return Err(
-            Error::file(format!("{}: `@id:{id}` is not a checklist id", at(line)))
-                .with_hint("`ofrep conform --list` prints the ids"),
-        );
-    }
+    let id = scenario_id(source, &tags, &scenario.name, line)?;
     let levels: Vec<Level> = tags
         .iter()
         .filter_map(|t| match t.as_str() {
@@ -267,10 +307,11 @@ fn resolve_scenario(
         })
         .collect();
     let level = match levels.as_slice() {
+        [] => Level::Must,
         [level] => *level,
         _ => {
             return Err(Error::file(format!(
-                "{}: scenario `{}` needs exactly one level tag: @must, @should or @info",
+                "{}: scenario `{}` has more than one level tag: @must, @should or @info",
                 at(line),
                 scenario.name
             )));
@@ -293,6 +334,7 @@ fn resolve_scenario(
             text: format!("{} {}", step.keyword.trim(), step.value),
             action,
             line: step.position.line,
+            location: at(step.position.line),
         });
     }
     Ok(Scenario {
@@ -307,108 +349,4 @@ fn resolve_scenario(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn source(text: &str) -> Source {
-        Source {
-            name: "user.feature".into(),
-            text: text.into(),
-        }
-    }
-
-    #[test]
-    fn the_builtin_suite_loads_and_its_levels_match_the_checklist() {
-        for source in builtin() {
-            let feature = parse(&source).unwrap_or_else(|e| panic!("{}: {e}", source.name));
-            for scenario in feature.scenarios {
-                assert_eq!(
-                    checklist::level_of(&scenario.id),
-                    Some(scenario.level),
-                    "{}",
-                    scenario.location
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn steps_are_resolved_with_their_kind_and_line() {
-        let feature = parse(&source(
-            "Feature: ETags\n\n  @must @id:bulk-304-on-match\n  Scenario: a match\n    Given I request a bulk evaluation\n    And I remember the ETag as etag\n    When I request a bulk evaluation with If-None-Match \"{etag}\"\n    Then the status is 304\n",
-        ))
-        .unwrap();
-        let scenario = &feature.scenarios[0];
-        assert_eq!(scenario.id, "bulk-304-on-match");
-        assert_eq!(scenario.location, "user.feature:4");
-        let kinds: Vec<StepKind> = scenario.steps.iter().map(|s| s.kind).collect();
-        assert_eq!(
-            kinds,
-            [
-                StepKind::Given,
-                StepKind::Given,
-                StepKind::When,
-                StepKind::Then
-            ]
-        );
-        assert_eq!(scenario.steps[3].line, 8);
-    }
-
-    #[test]
-    fn an_unknown_step_names_file_line_and_the_closest_step() {
-        let err = parse(&source("Feature: F\n  @must @id:bulk-shape\n  Scenario: s\n    Given I request a bulk evaluation\n    Then the statuss is 200\n")).unwrap_err();
-        assert!(
-            err.to_string().starts_with("user.feature:5: unknown step"),
-            "{err}"
-        );
-        assert!(
-            err.to_string()
-                .contains("did you mean `the status is {int}`"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn a_syntax_error_names_file_and_line() {
-        let err = parse(&source("Feature: F\n  @must @id:bulk-shape\n  Scenario: s\n    Given I request a bulk evaluation\n  Bogus line here\n")).unwrap_err();
-        assert!(err.to_string().starts_with("user.feature:"), "{err}");
-        assert!(err.to_string().contains("not valid Gherkin"), "{err}");
-    }
-
-    #[test]
-    fn tags_are_validated() {
-        let no_id = parse(&source(
-            "Feature: F\n  @must\n  Scenario: s\n    Given I request a bulk evaluation\n",
-        ))
-        .unwrap_err();
-        assert!(no_id.to_string().contains("no @id: tag"), "{no_id}");
-        let bad_id = parse(&source(
-            "Feature: F\n  @must @id:nope\n  Scenario: s\n    Given I request a bulk evaluation\n",
-        ))
-        .unwrap_err();
-        assert!(
-            bad_id.to_string().contains("not a checklist id"),
-            "{bad_id}"
-        );
-        let no_level = parse(&source(
-            "Feature: F\n  @id:bulk-shape\n  Scenario: s\n    Given I request a bulk evaluation\n",
-        ))
-        .unwrap_err();
-        assert!(
-            no_level.to_string().contains("exactly one level tag"),
-            "{no_level}"
-        );
-    }
-
-    #[test]
-    fn feature_tags_and_background_steps_are_inherited_and_outlines_expand() {
-        let feature = parse(&source(
-            "@polling\nFeature: F\n  Background:\n    Given I request a bulk evaluation\n\n  @info @id:bulk-inm-forms\n  Scenario Outline: form <form>\n    When I request a bulk evaluation with If-None-Match \"<form>\"\n    Then the status is 304\n\n    Examples:\n      | form |\n      | *    |\n      | W/x  |\n",
-        ))
-        .unwrap();
-        assert_eq!(feature.scenarios.len(), 2);
-        assert!(feature.scenarios[0].has_tag("polling"));
-        assert_eq!(feature.scenarios[0].steps.len(), 3);
-        assert_eq!(feature.scenarios[1].name, "form W/x");
-    }
-}
+mod tests;

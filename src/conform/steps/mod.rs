@@ -152,7 +152,8 @@ fn strip_placeholders(text: &str) -> String {
     out
 }
 
-fn levenshtein(a: &str, b: &str) -> usize {
+/// The edit distance between two strings, in characters.
+pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

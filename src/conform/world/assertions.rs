@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Outcome, StepError, World, fail, passes};
+use super::{Outcome, StepError, World, fail, passes_if_present, subjects};
 use crate::protocol::checks;
 use crate::protocol::etag::{EntityTag, EtagVerdict};
 use crate::protocol::wire;
@@ -180,7 +180,12 @@ impl World<'_> {
     }
 
     pub(super) fn passes_check(&self, id: &str) -> Result<Outcome, StepError> {
-        Ok(passes(id, checks::all(&self.last()?.answer)))
+        let answer = &self.last()?.answer;
+        Ok(passes_if_present(
+            id,
+            subjects::in_answer(id, answer),
+            checks::all(answer),
+        ))
     }
 
     pub(super) fn advertises_streams(&self) -> Outcome {

@@ -29,9 +29,17 @@ pub enum StepError {
     /// `a flag changes` in a scenario not tagged `@change` while no trigger is configured.
     #[error("no trigger: pass --trigger-url or --trigger-cmd")]
     NoTrigger,
-    /// The request could not be made or answered (refused, TLS, timeout, cut short).
+    /// The request could not be made or answered (refused, TLS, cut short).
     #[error(transparent)]
     Transport(crate::error::Error),
+    /// The server took the whole `--timeout` without answering. Not an error of the run: the
+    /// scenario fails on it ([`super::World::run`] makes it an [`super::Outcome::Slow`]).
+    #[error("{what}: no answer within the {} ms timeout (waited {} ms)", limit.as_millis(), waited.as_millis())]
+    Slow {
+        what: String,
+        limit: std::time::Duration,
+        waited: std::time::Duration,
+    },
     /// The trigger ran and failed.
     #[error(transparent)]
     Trigger(#[from] TriggerError),
@@ -50,7 +58,7 @@ impl StepError {
             | Self::NoStream
             | Self::NotAJsonObject { .. }
             | Self::NoTrigger => ErrorCause::Scenario,
-            Self::Transport(_) | Self::Replay(_) => ErrorCause::Transport,
+            Self::Transport(_) | Self::Replay(_) | Self::Slow { .. } => ErrorCause::Transport,
             Self::Trigger(_) => ErrorCause::Trigger,
         }
     }

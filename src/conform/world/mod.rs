@@ -9,6 +9,7 @@ mod assertions;
 mod error;
 mod requests;
 mod streams;
+mod subjects;
 mod triggers;
 
 use std::collections::HashMap;
@@ -31,9 +32,27 @@ pub use triggers::{ChangeTrigger, TriggerError};
 #[derive(Debug)]
 pub enum Outcome {
     Pass,
-    Fail { expected: String, actual: String },
+    Fail {
+        expected: String,
+        actual: String,
+    },
     Skip(String),
+    /// A check found nothing to look at (the reason says what is absent): it neither passes
+    /// nor fails, and a scenario in which no check had anything to look at is skipped.
+    NothingToCheck(String),
+    /// The server did not answer within the timeout: the scenario fails on it, whatever kind
+    /// of step it happened in (the message says what waited and for how long).
+    Slow(String),
     Error(StepError),
+}
+
+/// Passes when none of `findings` has this checklist id; fails with their messages otherwise.
+/// `absent` is why the check has nothing to look at, if it has not: then that is the outcome.
+fn passes_if_present(id: &str, absent: Option<String>, findings: Vec<Finding>) -> Outcome {
+    match absent {
+        Some(why) => Outcome::NothingToCheck(format!("nothing for {id} to check: {why}")),
+        None => passes(id, findings),
+    }
 }
 
 /// Passes when none of `findings` has this checklist id; fails with their messages otherwise.
@@ -118,6 +137,7 @@ impl<'a> World<'a> {
     pub async fn run(&mut self, action: &Action) -> Outcome {
         match self.step(action).await {
             Ok(outcome) => outcome,
+            Err(slow @ StepError::Slow { .. }) => Outcome::Slow(slow.to_string()),
             Err(cause) => Outcome::Error(cause),
         }
     }

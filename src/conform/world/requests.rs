@@ -220,12 +220,24 @@ impl World<'_> {
             body,
             configured_headers: self.credentials,
         };
-        let exchange = self
-            .env
-            .client
-            .exchange(&raw)
-            .await
-            .map_err(StepError::Transport)?;
+        let started = Instant::now();
+        let exchange = match self.env.client.exchange(&raw).await {
+            Ok(exchange) => exchange,
+            Err(error) => {
+                let (limit, waited) = (self.env.client.config().timeout, started.elapsed());
+                if !crate::conform::probe::timed_out(waited, limit) {
+                    return Err(StepError::Transport(error));
+                }
+                let what = format!("{} /{}", raw.method, raw.endpoint.path());
+                self.evidence.push(format!("> {what}"));
+                self.evidence.push(format!("* {error}"));
+                return Err(StepError::Slow {
+                    what,
+                    limit,
+                    waited,
+                });
+            }
+        };
         self.evidence
             .extend(exchange.transcript(&self.env.redactor));
         let status = exchange.answer.status;

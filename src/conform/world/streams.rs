@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use super::{Outcome, StepError, World, fail, passes};
+use super::{Outcome, StepError, World, fail, passes_if_present, subjects};
 use crate::protocol::answer::Endpoint;
 use crate::protocol::checks;
 use crate::protocol::event_streams;
@@ -19,6 +19,10 @@ use crate::sse::parser::{Event, Item, Limits, Problem};
 /// How long `the stream passes check` reads before judging what arrived.
 const DRAIN_WINDOW: Duration = Duration::from_millis(200);
 
+/// How long marking the stream's position before a change reads what is already on its way
+/// (an event a server sends on connect may still be in flight when the trigger is fired).
+const MARK_WINDOW: Duration = Duration::from_millis(100);
+
 pub(super) struct OpenStream {
     status: u16,
     content_type: Option<String>,
@@ -26,6 +30,9 @@ pub(super) struct OpenStream {
     task: JoinHandle<()>,
     problems: Vec<Problem>,
     ended: Option<String>,
+    /// Valid `retry` fields read so far: with none (and no invalid one), sse-retry has
+    /// nothing to check.
+    retries: usize,
 }
 
 /// Why there is no stream to connect to: a reason to skip, or the actual side of a failure.
@@ -136,6 +143,7 @@ impl World<'_> {
                         task,
                         problems: vec![],
                         ended: None,
+                        retries: 0,
                     });
                     Outcome::Pass
                 }
@@ -201,7 +209,11 @@ impl World<'_> {
 
     pub(super) fn event_passes_check(&self, id: &str) -> Result<Outcome, StepError> {
         let event = self.event.as_ref().ok_or(StepError::NoEventYet)?;
-        Ok(passes(id, checks::sse::event(event)))
+        Ok(passes_if_present(
+            id,
+            subjects::in_event(id, event),
+            checks::sse::event(event),
+        ))
     }
 
     pub(super) async fn stream_passes_check(&mut self, id: &str) -> Outcome {
@@ -209,7 +221,11 @@ impl World<'_> {
         let StreamState::Open(stream) = &self.stream else {
             return Outcome::Skip("the event stream is not open".into());
         };
-        passes(id, checks::sse::stream(&stream.problems))
+        let findings = checks::sse::stream(&stream.problems);
+        let retry_seen = stream.retries > 0 || findings.iter().any(|f| f.id == "sse-retry");
+        let absent = (id == "sse-retry" && !retry_seen)
+            .then(|| "the stream sent no `retry` field".to_owned());
+        passes_if_present(id, absent, findings)
     }
 
     /// The first sse entry of the last bulk answer's `eventStreams`, or why there is none.
@@ -284,8 +300,37 @@ impl World<'_> {
                         return Outcome::Pass;
                     }
                     Item::Problem(problem) => stream.problems.push(problem),
-                    Item::Comment(_) | Item::Retry(_) => {}
+                    Item::Retry(_) => stream.retries += 1,
+                    Item::Comment(_) => {}
                 },
+            }
+        }
+    }
+
+    /// Marks the stream's position just before a change is triggered: whatever it sent until
+    /// now (an event on connect, say) is read and set aside, so that only what arrives after
+    /// the change can prove the change was notified (`sse-notify` and the event checks).
+    pub(super) async fn mark_position(&mut self) {
+        let StreamState::Open(stream) = &mut self.stream else {
+            return;
+        };
+        self.event = None;
+        let deadline = tokio::time::Instant::now() + MARK_WINDOW;
+        loop {
+            match tokio::time::timeout_at(deadline, stream.items.recv()).await {
+                Err(_) => return,
+                Ok(None) => stream.ended = Some("the server closed it".into()),
+                Ok(Some(Err(e))) => stream.ended = Some(e),
+                Ok(Some(Ok(Item::Event(event)))) => self.evidence.push(format!(
+                    "< event before the change, not counted: id={:?} event={} data={}",
+                    event.id, event.event_type, event.data
+                )),
+                Ok(Some(Ok(Item::Problem(problem)))) => stream.problems.push(problem),
+                Ok(Some(Ok(Item::Retry(_)))) => stream.retries += 1,
+                Ok(Some(Ok(Item::Comment(_)))) => {}
+            }
+            if stream.ended.is_some() {
+                return;
             }
         }
     }
@@ -301,7 +346,8 @@ impl World<'_> {
             match item {
                 Item::Problem(problem) => stream.problems.push(problem),
                 Item::Event(event) => self.event = Some(event),
-                Item::Comment(_) | Item::Retry(_) => {}
+                Item::Retry(_) => stream.retries += 1,
+                Item::Comment(_) => {}
             }
         }
     }

@@ -79,6 +79,7 @@ impl ChangeTrigger {
 impl World<'_> {
     pub(super) async fn change_flag(&mut self) -> Result<Outcome, StepError> {
         let trigger = self.env.trigger.as_ref().ok_or(StepError::NoTrigger)?;
+        self.mark_position().await;
         trigger
             .fire(self.env.client.stream_http(), &self.env.redactor)
             .await?;

@@ -36,7 +36,11 @@ pub fn event(event: &Event) -> Vec<Finding> {
     }
     match data.get("lastModified") {
         None => {}
-        Some(Value::Number(n)) if n.is_u64() => {}
+        Some(Value::Number(n)) if n.is_u64() => findings.extend(
+            n.as_u64()
+                .and_then(implausible_seconds)
+                .map(|why| Finding::new("sse-last-modified-seconds", format!("{label}: {why}"))),
+        ),
         Some(Value::String(s)) if is_iso8601_date_time(s) => findings.push(Finding::new(
             "sse-last-modified-seconds",
             format!("{label}: `lastModified` is a date string; Unix seconds are preferred"),
@@ -47,6 +51,26 @@ pub fn event(event: &Event) -> Vec<Finding> {
         )),
     }
     findings
+}
+
+/// Unix seconds at or above this are more than 3000 years from now: not a time a flag
+/// configuration was modified, but a value in a smaller unit.
+const IMPLAUSIBLE_SECONDS: u64 = 100_000_000_000;
+
+/// Why an integer `lastModified` cannot be Unix seconds, when it cannot.
+fn implausible_seconds(value: u64) -> Option<String> {
+    if value < IMPLAUSIBLE_SECONDS {
+        return None;
+    }
+    // 12 to 14 digits: milliseconds of the last few millennia.
+    let unit = if value < 100_000_000_000_000 {
+        format!("it looks like milliseconds ({} in seconds)", value / 1000)
+    } else {
+        "it looks like a finer unit than seconds".to_owned()
+    };
+    Some(format!(
+        "`lastModified` is {value}, which as Unix seconds is thousands of years from now; {unit}"
+    ))
 }
 
 /// `sse-event-message`: the envelope event is `message`.
@@ -97,7 +121,10 @@ pub fn data_type<'a>(event: &Event, data: &'a Map<String, Value>) -> Result<&'a 
         )),
         None => Err(Finding::new(
             "sse-type",
-            format!("{}: data has no `type`", label(event)),
+            format!(
+                "{}: data has no `type`; providers using the default payload format only refetch on `refetchEvaluation`, so they will never refetch on this event",
+                label(event)
+            ),
         )),
     }
 }
@@ -270,6 +297,51 @@ mod tests {
                 r#"{"type":"x","lastModified":"2026-02-20T21:28:18Z"}"#
             ))),
             ["sse-last-modified-seconds"]
+        );
+    }
+
+    /// (lastModified, whether it warns, what the warning says).
+    #[test]
+    fn a_last_modified_that_cannot_be_seconds_warns_that_it_looks_like_milliseconds() {
+        let table: &[(u64, Option<&str>)] = &[
+            (0, None),
+            (1_771_622_898, None),
+            (32_503_680_000, None),
+            (
+                1_771_622_898_123,
+                Some("it looks like milliseconds (1771622898 in seconds)"),
+            ),
+            (100_000_000_000, Some("looks like milliseconds")),
+            (1_771_622_898_123_456, Some("a finer unit than seconds")),
+        ];
+        for (value, warning) in table {
+            let data = format!(r#"{{"type":"x","lastModified":{value}}}"#);
+            let findings = event(&ev("message", Some("1"), &data));
+            match warning {
+                None => assert!(findings.is_empty(), "{value}: {findings:?}"),
+                Some(part) => {
+                    assert_eq!(ids(&findings), ["sse-last-modified-seconds"], "{value}");
+                    assert!(
+                        findings[0].message.contains(part),
+                        "{}",
+                        findings[0].message
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn data_without_a_type_says_providers_will_never_refetch() {
+        let findings = event(&ev("message", Some("1"), r#"{"flags":{"a":{"value":1}}}"#));
+        assert_eq!(ids(&findings), ["sse-type"]);
+        assert!(
+            findings[0]
+                .message
+                .contains("providers using the default payload format")
+                && findings[0].message.contains("never refetch"),
+            "{}",
+            findings[0].message
         );
     }
 

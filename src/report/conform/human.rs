@@ -23,10 +23,17 @@ const EVIDENCE_INDENT: &str = "           ";
 /// The human screen: a heading per feature, a row per scenario, details under the rows that
 /// did not pass, then the closing count.
 pub fn human(report: &ConformReport, out: &mut dyn Write, p: &Palette) -> io::Result<()> {
-    let strict = if report.strict {
-        p.paint(p.dim, "  (strict: warnings count as failures)")
-    } else {
-        String::new()
+    let strict = match (report.strict, report.fail_on_skip) {
+        (false, false) => String::new(),
+        (true, false) => p.paint(p.dim, "  (strict: warnings count as failures)"),
+        (false, true) => p.paint(
+            p.dim,
+            "  (fail-on-skip: skipped MUST checks count as failures)",
+        ),
+        (true, true) => p.paint(
+            p.dim,
+            "  (strict, fail-on-skip: warnings and skipped MUST checks count as failures)",
+        ),
     };
     writeln!(
         out,
@@ -77,7 +84,7 @@ pub fn human(report: &ConformReport, out: &mut dyn Write, p: &Palette) -> io::Re
     let summary = &report.summary;
     let style = if summary.failed > 0 || summary.errored > 0 {
         p.bad
-    } else if summary.warned > 0 {
+    } else if summary.warned > 0 || summary.skipped_must > 0 {
         p.warn
     } else {
         p.good
@@ -91,12 +98,21 @@ pub fn human(report: &ConformReport, out: &mut dyn Write, p: &Palette) -> io::Re
 }
 
 /// `N passed, N failed, N skipped`, always in that order so scripts and eyes find the same
-/// words every time, then warnings and errors only when there were some.
+/// words every time (how many skips were MUST-level checks in brackets), then INFO
+/// observations, warnings and errors only when there were some.
 pub(super) fn closing_line(summary: &Summary) -> String {
     let mut line = format!(
         "{} passed, {} failed, {} skipped",
         summary.passed, summary.failed, summary.skipped
     );
+    // Skipped MUST checks are what the run did not prove: say how many, so a green run with a
+    // large hidden part does not read as a full pass.
+    if summary.skipped_must > 0 {
+        line.push_str(&format!(" ({} at MUST level)", summary.skipped_must));
+    }
+    if summary.info > 0 {
+        line.push_str(&format!(", {} info", summary.info));
+    }
     if summary.warned > 0 {
         line.push_str(&format!(", {} warned", summary.warned));
     }
@@ -126,6 +142,16 @@ fn details(out: &mut dyn Write, p: &Palette, result: &ScenarioResult) -> io::Res
             }
             writeln!(out, "{DETAIL_INDENT}{}", p.paint(p.dim, &result.message))
         }
+        // What was observed instead of the ideal, and where the scenario is written: nothing
+        // went wrong, so no evidence block.
+        Status::Info => {
+            writeln!(out, "{DETAIL_INDENT}{}", result.message)?;
+            writeln!(
+                out,
+                "{DETAIL_INDENT}{}",
+                p.paint(p.dim, format!("at {}", result.location))
+            )
+        }
         Status::Warn | Status::Fail | Status::Error => {
             // The message first: it is the one-line headline; expected/actual then say it
             // precisely and the evidence proves it.
@@ -150,6 +176,7 @@ fn details(out: &mut dyn Write, p: &Palette, result: &ScenarioResult) -> io::Res
 fn status_word(status: Status) -> &'static str {
     match status {
         Status::Pass => "PASS",
+        Status::Info => "INFO",
         Status::Warn => "WARN",
         Status::Fail => "FAIL",
         Status::Skip => "SKIP",
@@ -160,6 +187,7 @@ fn status_word(status: Status) -> &'static str {
 fn status_style(p: &Palette, status: Status) -> Style {
     match status {
         Status::Pass => p.good,
+        Status::Info => p.key,
         Status::Warn => p.warn,
         Status::Fail | Status::Error => p.bad,
         Status::Skip => p.dim,

@@ -13,6 +13,7 @@ use crate::conform::model::{ConformReport, ScenarioResult, Status};
 /// scenario that could not run `<error>`, a skip `<skipped>` with its reason; a warning passes
 /// with a `<system-out>` that starts `warning:`, since JUnit has no warning state and a SHOULD
 /// must not break a build unless `--strict` (which has already turned warnings into failures).
+/// An INFO observation passes likewise, with a `<system-out>` that starts `info:`.
 /// No timestamps are written: the report is the same for the same results.
 pub fn junit(report: &ConformReport) -> Result<String, SerializeError> {
     let mut junit = Report::new("ofrep conform");
@@ -28,7 +29,7 @@ pub fn junit(report: &ConformReport) -> Result<String, SerializeError> {
 fn test_case(result: &ScenarioResult) -> TestCase {
     let text = junit_text(result);
     let status = match result.status {
-        Status::Pass | Status::Warn => TestCaseStatus::success(),
+        Status::Pass | Status::Info | Status::Warn => TestCaseStatus::success(),
         Status::Fail => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             // The level as the failure's type: under --strict it tells a SHOULD from a MUST.
@@ -45,8 +46,14 @@ fn test_case(result: &ScenarioResult) -> TestCase {
     if matches!(result.status, Status::Fail | Status::Error) {
         case.status.set_description(text.as_str());
     }
-    if result.status == Status::Warn {
-        case.set_system_out(format!("warning: {text}"));
+    match result.status {
+        Status::Warn => {
+            case.set_system_out(format!("warning: {text}"));
+        }
+        Status::Info => {
+            case.set_system_out(format!("info: {text}"));
+        }
+        _ => {}
     }
     case.set_classname(result.feature.as_str())
         .set_time(result.duration)
@@ -58,7 +65,7 @@ fn test_case(result: &ScenarioResult) -> TestCase {
     case
 }
 
-/// The text under a `<failure>` or `<error>` (and after `warning:`): the message again, since
+/// The text under a `<failure>` or `<error>` (and after `warning:` or `info:`): the message again, since
 /// some consumers show only the element's text and not its `message` attribute, then expected
 /// against actual, then the evidence.
 fn junit_text(result: &ScenarioResult) -> String {

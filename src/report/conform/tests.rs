@@ -4,7 +4,7 @@ use indicatif::ProgressDrawTarget;
 
 use super::human::closing_line;
 use super::*;
-use crate::conform::model::{Status, Summary};
+use crate::conform::model::{Grading, Status, Summary};
 use crate::protocol::finding::Level;
 use crate::report::Palette;
 
@@ -129,6 +129,17 @@ fn sample() -> ConformReport {
         )
         .said("tagged @slow, which --tags did not select"),
         result(
+            "bulk-inm-forms",
+            ETAG,
+            "If-None-Match * gets a 304",
+            (Level::Info, Status::Info),
+            5,
+            "builtin/etag.feature:72",
+        )
+        .said("observed: 200 (the ideal: status 304)")
+        .compared("status 304", "200")
+        .proved_by(&[BULK, "> if-none-match: *", "< 200 OK"]),
+        result(
             "bulk-etag-changes",
             ETAG,
             "the ETag changes after a flag change",
@@ -142,7 +153,7 @@ fn sample() -> ConformReport {
         "http://127.0.0.1:8016".into(),
         results,
         Duration::from_millis(2468),
-        false,
+        Grading::default(),
     )
 }
 
@@ -170,17 +181,19 @@ fn closing_line_counts_match_the_results() {
     let report = sample();
     let count = |status| report.results.iter().filter(|r| r.status == status).count();
     let expected = format!(
-        "{} passed, {} failed, {} skipped, {} warned, {} errored in 2.47 s",
+        "{} passed, {} failed, {} skipped, {} info, {} warned, {} errored in 2.47 s",
         count(Status::Pass),
         count(Status::Fail),
         count(Status::Skip),
+        count(Status::Info),
         count(Status::Warn),
         count(Status::Error),
     );
     assert_eq!(
         expected,
-        "2 passed, 1 failed, 2 skipped, 1 warned, 1 errored in 2.47 s"
+        "2 passed, 1 failed, 2 skipped, 1 info, 1 warned, 1 errored in 2.47 s"
     );
+    let expected = expected.replace("2 skipped", "2 skipped (1 at MUST level)");
     assert_eq!(human_text(&report).lines().last(), Some(expected.as_str()));
 }
 
@@ -192,6 +205,8 @@ fn closing_line_leaves_out_warnings_and_errors_when_there_are_none() {
         warned: 0,
         skipped: 1,
         errored: 0,
+        info: 0,
+        skipped_must: 0,
     };
     assert_eq!(closing_line(&summary), "3 passed, 0 failed, 1 skipped");
 }
@@ -203,12 +218,15 @@ fn strict_runs_say_so_and_count_warnings_as_failures() {
         report.target.clone(),
         report.results.clone(),
         report.duration,
-        true,
+        Grading {
+            strict: true,
+            ..Grading::default()
+        },
     );
     let text = human_text(&strict);
     assert!(text.lines().next().unwrap().contains("strict"), "{text}");
     assert!(
-        text.contains("2 passed, 2 failed, 2 skipped, 1 errored"),
+        text.contains("2 passed, 2 failed, 2 skipped (1 at MUST level), 1 info, 1 errored"),
         "{text}"
     );
 }
@@ -261,7 +279,7 @@ fn json_matches_its_schema_with_every_status_and_every_field_documented() {
         .iter()
         .filter_map(|r| r["status"].as_str())
         .collect();
-    for status in ["pass", "fail", "warn", "skip", "error"] {
+    for status in ["pass", "info", "fail", "warn", "skip", "error"] {
         assert!(statuses.contains(&status), "no {status} in {statuses:?}");
     }
     for schema in [schema(), closed(schema())] {
@@ -277,11 +295,18 @@ fn json_has_the_documented_shape() {
         |value: &Value| -> Vec<String> { value.as_object().unwrap().keys().cloned().collect() };
     assert_eq!(
         keys(&document),
-        ["target", "summary", "results", "durationMs", "strict"]
+        [
+            "target",
+            "summary",
+            "results",
+            "durationMs",
+            "strict",
+            "failOnSkip"
+        ]
     );
     assert_eq!(
         document["summary"],
-        serde_json::json!({"passed": 2, "failed": 1, "warned": 1, "skipped": 2, "errored": 1})
+        serde_json::json!({"passed": 2, "failed": 1, "warned": 1, "skipped": 2, "errored": 1, "info": 1, "skippedMust": 1})
     );
     assert_eq!(document["durationMs"], 2468.0);
     let failure = &document["results"][2];
@@ -353,11 +378,63 @@ fn disabled_progress_draws_nothing() {
 
 #[test]
 fn an_empty_run_still_reports_its_counts_in_every_format() {
-    let report = ConformReport::new("http://x".into(), Vec::new(), Duration::ZERO, false);
+    let report = ConformReport::new(
+        "http://x".into(),
+        Vec::new(),
+        Duration::ZERO,
+        Grading::default(),
+    );
     assert_eq!(
         human_text(&report).lines().last(),
         Some("0 passed, 0 failed, 0 skipped in 0.0 ms")
     );
     assert!(schema_errors(&schema(), &json(&report)).is_empty());
     assert!(junit(&report).unwrap().contains("tests=\"0\""));
+}
+
+#[test]
+fn fail_on_skip_turns_skipped_must_checks_into_failures_and_only_those() {
+    let report = sample();
+    let graded = ConformReport::new(
+        report.target.clone(),
+        report.results.clone(),
+        report.duration,
+        Grading {
+            fail_on_skip: true,
+            ..Grading::default()
+        },
+    );
+    let status_of = |id: &str| {
+        graded
+            .results
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| (r.status, r.message.clone()))
+            .unwrap()
+    };
+    let (status, message) = status_of("bulk-etag-changes");
+    assert_eq!(status, Status::Fail);
+    assert!(
+        message.starts_with("not checked, and --fail-on-skip counts a skipped MUST check as a failure: no way to change a flag"),
+        "{message}"
+    );
+    assert_eq!(
+        status_of("sse-replay").0,
+        Status::Skip,
+        "an INFO skip stays a skip"
+    );
+    assert_eq!(
+        (
+            graded.summary.failed,
+            graded.summary.skipped,
+            graded.summary.skipped_must
+        ),
+        (2, 1, 0)
+    );
+    let text = human_text(&graded);
+    assert!(
+        text.lines().next().unwrap().contains("fail-on-skip"),
+        "{text}"
+    );
+    assert!(json(&graded)["failOnSkip"] == true);
 }

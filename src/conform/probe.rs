@@ -1,0 +1,95 @@
+//! The first request of a run: does the server answer at all, does it want credentials, and
+//! does it advertise event streams (which decides whether the @sse scenarios can run).
+
+use std::time::{Duration, Instant};
+
+use super::world::RunEnv;
+use crate::error::Error;
+use crate::protocol::answer::Endpoint;
+use crate::protocol::client::Request;
+use crate::protocol::event_streams;
+
+/// Sends the first bulk request. `Ok(Some(advertises))` when it was answered; `Ok(None)` when
+/// the server accepted the connection but did not answer within the timeout (a slow server is
+/// judged scenario by scenario, not refused as unreachable); `Err` when it cannot be reached,
+/// or wants credentials and `auth_required` does not say that is what is being checked.
+pub async fn first_request(env: &RunEnv, auth_required: bool) -> Result<Option<bool>, Error> {
+    let started = Instant::now();
+    let probe = match env
+        .client
+        .send(&Request::new(Endpoint::Bulk, env.context.clone()))
+        .await
+    {
+        Ok(probe) => probe,
+        Err(error) => {
+            let limit = env.client.config().timeout;
+            if timed_out(started.elapsed(), limit) && accepts_connections(env, limit).await {
+                return Ok(None);
+            }
+            return Err(error);
+        }
+    };
+    let status = probe.answer.status;
+    if matches!(status, 401 | 403) && !auth_required {
+        return Err(wants_credentials(
+            status,
+            !env.client.config().headers.is_empty(),
+        ));
+    }
+    let body = probe.answer.body.json().cloned().unwrap_or_default();
+    Ok(Some(event_streams::entries(&body, &env.base).iter().any(
+        |entry| entry.kind.as_deref() == Some("sse") && entry.resolved.is_ok(),
+    )))
+}
+
+/// Whether a failed request took (about) the whole timeout: the client gave up waiting, rather
+/// than being refused. A tenth of slack covers timer granularity.
+pub fn timed_out(elapsed: Duration, limit: Duration) -> bool {
+    elapsed >= limit.saturating_sub(limit / 10)
+}
+
+/// Whether the server's host and port accept a TCP connection within `limit`.
+async fn accepts_connections(env: &RunEnv, limit: Duration) -> bool {
+    let (Some(host), Some(port)) = (env.base.host_str(), env.base.port_or_known_default()) else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    matches!(
+        tokio::time::timeout(limit, tokio::net::TcpStream::connect((host, port))).await,
+        Ok(Ok(_))
+    )
+}
+
+/// The first request was refused for want of credentials: every scenario would fail the same
+/// way, which says nothing about the server's conformance, so the run stops.
+fn wants_credentials(status: u16, sent_some: bool) -> Error {
+    let message = if sent_some {
+        format!(
+            "the server answered {status} to the first request: it does not accept the credentials given"
+        )
+    } else {
+        format!("the server answered {status} to the first request: it wants credentials")
+    };
+    Error::answer(message).with_hint(
+        "pass them with -H 'Authorization: Bearer …' or -H 'X-API-Key: …' (or OFREP_HEADERS); add --auth-required to check that requests without them are refused",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_after_the_whole_timeout_is_a_timeout_and_an_early_one_is_not() {
+        let limit = Duration::from_secs(1);
+        let table = [
+            (Duration::from_millis(5), false),
+            (Duration::from_millis(899), false),
+            (Duration::from_millis(900), true),
+            (Duration::from_millis(1003), true),
+        ];
+        for (elapsed, expected) in table {
+            assert_eq!(timed_out(elapsed, limit), expected, "{elapsed:?}");
+        }
+    }
+}
