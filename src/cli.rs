@@ -173,11 +173,12 @@ pub struct ConformArgs {
     /// Count skipped MUST-level checks as failures, for CI jobs that must prove the whole
     /// protocol.
     ///
-    /// A MUST check is skipped when the server does not offer what it checks (no eventStreams:
-    /// the @sse scenarios), when the run cannot exercise it (no trigger: the @change scenarios)
-    /// or when a precondition does not hold. `--strict` does not imply this: it grades what was
-    /// checked, while this asks that everything was checked, and a server without event streams
-    /// is conformant (they are optional) yet can never pass it. Give both to demand both.
+    /// A MUST check is skipped when the run cannot exercise it (no trigger: the @change
+    /// scenarios; no --auth-required) or when a precondition does not hold: those fail. A skip
+    /// whose subject is optional and absent on this server (no eventStreams: the @sse scenarios;
+    /// no entry in `url` form; no metadata) is not applicable, marked `notApplicable` in JSON,
+    /// and does not fail. `--strict` does not imply this: it grades what was checked, while this
+    /// asks that everything that applies was checked. Give both to demand both.
     #[arg(long)]
     pub fail_on_skip: bool,
 

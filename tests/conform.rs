@@ -785,8 +785,30 @@ fn broken_etags_do_not_hide_the_event_stream_scenarios() {
     }
 }
 
-/// Skips that hide a lot are visible: the closing line counts the skipped MUST checks, and
-/// --fail-on-skip turns exactly those into failures.
+/// The reference server proves every MUST check that applies to it: under --fail-on-skip it
+/// still passes, its not-applicable skip (no entry in `url` form) marked as such.
+#[test]
+fn the_reference_server_passes_under_fail_on_skip() {
+    let out = run(ofrep().args(["conform", "--embedded", "--fail-on-skip", "-o", "json"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["summary"]["skippedMust"], 0, "{}", doc["summary"]);
+    let url_check = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "streams-url")
+        .unwrap();
+    assert_eq!(
+        (&url_check["status"], &url_check["notApplicable"]),
+        (&Value::from("skip"), &Value::from(true))
+    );
+}
+
+/// Skips that hide a lot are visible: the closing line counts the skipped MUST checks the run
+/// could have proven, and --fail-on-skip turns exactly those into failures. A skip whose
+/// subject is optional and absent (no eventStreams here) is not applicable: it is marked so
+/// and neither counted nor failed.
 #[test]
 fn skipped_must_checks_are_counted_and_fail_under_fail_on_skip() {
     // The scripted server has no single-flag endpoint: stay with what it serves.
@@ -795,16 +817,22 @@ fn skipped_must_checks_are_counted_and_fail_under_fail_on_skip() {
     let out = run(ofrep().args(["conform", &server.url(), "--tags", TAGS, "-o", "json"]));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let doc = out.json();
-    let skipped_must: BTreeSet<String> = doc["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["status"] == "skip" && r["level"] == "must")
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .collect();
+    let must_skips = |applicable: bool| -> BTreeSet<String> {
+        doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["status"] == "skip" && r["level"] == "must")
+            .filter(|r| r["notApplicable"].is_null() == applicable)
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let skipped_must = must_skips(true);
+    assert!(skipped_must.contains("polling-works"), "{skipped_must:?}");
     assert!(
-        skipped_must.contains("sse-notify") && skipped_must.contains("polling-works"),
-        "{skipped_must:?}"
+        must_skips(false).contains("sse-notify"),
+        "without eventStreams sse-notify is not applicable: {}",
+        out.stdout
     );
     assert!(out.ids_with("fail").is_empty(), "{}", out.stdout);
     let count = doc["summary"]["skippedMust"].as_u64().unwrap();

@@ -67,6 +67,7 @@ fn result(id: &str, feature: &str, status: Status) -> ScenarioResult {
         location: format!("builtin/{feature}.feature:1"),
         duration: Duration::from_millis(250),
         cause: None,
+        not_applicable: false,
     }
 }
 

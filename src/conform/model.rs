@@ -79,6 +79,11 @@ pub struct ScenarioResult {
     /// fields deliberately.
     #[serde(skip)]
     pub cause: Option<ErrorCause>,
+    /// A skip whose subject is optional and absent on this server (no `eventStreams`, an entry
+    /// without `url`, no `metadata`): nothing was left unproven, so it is not counted as a
+    /// skipped MUST check and `--fail-on-skip` leaves it alone.
+    #[serde(rename = "notApplicable", skip_serializing_if = "std::ops::Not::not")]
+    pub not_applicable: bool,
 }
 
 fn millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
@@ -94,7 +99,8 @@ pub struct Summary {
     pub errored: usize,
     /// INFO-level scenarios that observed something other than the ideal.
     pub info: usize,
-    /// How many of the skipped results are MUST-level checks: what the run did not prove.
+    /// How many of the skipped results are MUST-level checks the run could have proven and did
+    /// not (not-applicable skips are left out).
     #[serde(rename = "skippedMust")]
     pub skipped_must: usize,
 }
@@ -110,7 +116,7 @@ impl Summary {
                 Status::Warn => summary.warned += 1,
                 Status::Skip => {
                     summary.skipped += 1;
-                    if result.level == Level::Must {
+                    if result.level == Level::Must && !result.not_applicable {
                         summary.skipped_must += 1;
                     }
                 }
@@ -158,7 +164,10 @@ impl ConformReport {
             if grading.strict && result.status == Status::Warn {
                 result.status = Status::Fail;
             }
-            if grading.fail_on_skip && result.status == Status::Skip && result.level == Level::Must
+            if grading.fail_on_skip
+                && result.status == Status::Skip
+                && result.level == Level::Must
+                && !result.not_applicable
             {
                 result.status = Status::Fail;
                 result.message = format!(

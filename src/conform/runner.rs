@@ -127,8 +127,13 @@ pub async fn run(
     let mut independent = Vec::new();
     let mut changing = Vec::new();
     for (index, scenario) in chosen {
-        if let Some(reason) = capability_gap(&scenario, env, options, advertises_streams) {
-            let result = skipped(&scenario, reason);
+        if let Some((reason, not_applicable)) =
+            capability_gap(&scenario, env, options, advertises_streams)
+        {
+            let result = ScenarioResult {
+                not_applicable,
+                ..skipped(&scenario, reason)
+            };
             on_result(&result);
             results.push((index, result));
         } else if scenario.has_tag("change") {
@@ -164,17 +169,19 @@ fn capability_gap(
     env: &RunEnv,
     options: &RunOptions,
     advertises_streams: Option<bool>,
-) -> Option<String> {
+) -> Option<(String, bool)> {
+    // Each reason comes with whether the skip is not applicable (see ScenarioResult).
     // Unknown (the first answer was too slow to see) is not "no": those scenarios run and
     // fail on their own slow answers.
     if scenario.has_tag("sse") && advertises_streams == Some(false) {
-        return Some("the server advertises no eventStreams, so clients poll (the @polling scenarios check that)".into());
+        // Event streams are optional (streams-optional): nothing is left unproven.
+        return Some(("the server advertises no eventStreams, so clients poll (the @polling scenarios check that)".into(), true));
     }
     if scenario.has_tag("change") && env.trigger.is_none() {
-        return Some("needs a way to change a flag: pass --trigger-url URL or --trigger-cmd CMD (built in with --embedded)".into());
+        return Some(("needs a way to change a flag: pass --trigger-url URL or --trigger-cmd CMD (built in with --embedded)".into(), false));
     }
     if scenario.has_tag("auth") && !options.auth_required {
-        return Some("pass --auth-required (with the credentials in -H) to check that requests without them are refused".into());
+        return Some(("pass --auth-required (with the credentials in -H) to check that requests without them are refused".into(), false));
     }
     None
 }
@@ -215,6 +222,7 @@ fn result(
         location: scenario.location.clone(),
         duration,
         cause: None,
+        not_applicable: false,
     }
 }
 
@@ -291,14 +299,18 @@ pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
         Some(why) if !checked => (Status::Skip, why),
         _ => (Status::Pass, String::new()),
     };
-    result(
-        scenario,
-        status,
-        message,
-        None,
-        Vec::new(),
-        started.elapsed(),
-    )
+    ScenarioResult {
+        // The subject of every check was absent, and each is optional: not applicable.
+        not_applicable: status == Status::Skip,
+        ..result(
+            scenario,
+            status,
+            message,
+            None,
+            Vec::new(),
+            started.elapsed(),
+        )
+    }
 }
 
 #[cfg(test)]

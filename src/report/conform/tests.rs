@@ -29,6 +29,7 @@ fn result(
         location: location.to_owned(),
         duration: Duration::from_millis(millis),
         cause: None,
+        not_applicable: false,
     }
 }
 
