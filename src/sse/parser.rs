@@ -39,6 +39,16 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// For OFREP clients (`watch`, `conform`): an OFREP event is a signal of a few hundred bytes
+    /// (`type`, `etag`, `lastModified`), so 64 KiB leaves room for much larger ones while keeping
+    /// a queue of events small enough to bound the memory of a client under any stream.
+    pub const SIGNALS: Limits = Limits {
+        max_line: 64 * 1024,
+        max_event_data: 64 * 1024,
+    };
+}
+
 /// One thing the stream said, in stream order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
