@@ -36,7 +36,7 @@ pub async fn run(args: WatchArgs, ui: &Ui) -> Result<Outcome, Error> {
     };
 
     let reporter = Reporter::new(ui);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut rx) = watch::channel();
     let mut pipeline = tokio::spawn(watch::run(config, tx));
     let deadline = async {
         match args.deadline {

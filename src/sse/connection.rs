@@ -24,6 +24,10 @@ pub const SNIPPET_BYTES: usize = 512;
 /// real event stream) must not hold every caller for the whole connect timeout.
 pub const SNIPPET_WAIT: Duration = Duration::from_millis(500);
 
+/// A body chunk is parsed this many bytes at a time, so that the items waiting to be handed out
+/// stay few (a few thousand at most) whatever the size of the chunks the body arrives in.
+const FEED_BYTES: usize = 16 * 1024;
+
 /// The media type of an event stream (WHATWG HTML §9.2.3).
 const EVENT_STREAM: &str = "text/event-stream";
 
@@ -129,8 +133,10 @@ pub struct Connection {
     pub content_type: Option<String>,
     response: reqwest::Response,
     parser: Parser,
-    /// Items parsed from the last chunk and not yet handed out.
+    /// Items parsed from the last piece of a chunk and not yet handed out.
     pending: VecDeque<Item>,
+    /// The part of the last chunk not parsed yet.
+    unparsed: bytes::Bytes,
     /// The body ended or failed: only `pending` is left.
     ended: bool,
     /// The URL as it may be shown.
@@ -142,17 +148,23 @@ impl Connection {
     /// [`Parser::finish`] were handed out, and after an error.
     ///
     /// Cancel-safe, so it can race a timer in `select!` or `timeout`: items are only taken from
-    /// the body when a chunk has fully arrived, and parsed items wait in a queue.
+    /// the body when a chunk has fully arrived, and parsed items wait in a queue. Nothing is read
+    /// from the socket while items wait: a caller that stops calling stops the reading.
     pub async fn next(&mut self) -> Option<Result<Item, ConnectionError>> {
         loop {
             if let Some(item) = self.pending.pop_front() {
                 return Some(Ok(item));
             }
+            if !self.unparsed.is_empty() {
+                let piece = self.unparsed.split_to(self.unparsed.len().min(FEED_BYTES));
+                self.pending.extend(self.parser.feed(&piece));
+                continue;
+            }
             if self.ended {
                 return None;
             }
             match self.response.chunk().await {
-                Ok(Some(bytes)) => self.pending.extend(self.parser.feed(&bytes)),
+                Ok(Some(bytes)) => self.unparsed = bytes,
                 Ok(None) => {
                     self.ended = true;
                     self.pending.extend(self.parser.finish());
@@ -208,6 +220,7 @@ pub async fn open(
             response,
             parser: Parser::resume(request.limits, last_event_id),
             pending: VecDeque::new(),
+            unparsed: bytes::Bytes::new(),
             ended: false,
             shown_url,
         }));

@@ -12,3 +12,4 @@
 
 pub mod connection;
 pub mod parser;
+pub mod tally;

@@ -39,6 +39,16 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// For OFREP clients (`watch`, `conform`): an OFREP event is a signal of a few hundred bytes
+    /// (`type`, `etag`, `lastModified`), so 64 KiB leaves room for much larger ones while keeping
+    /// a queue of events small enough to bound the memory of a client under any stream.
+    pub const SIGNALS: Limits = Limits {
+        max_line: 64 * 1024,
+        max_event_data: 64 * 1024,
+    };
+}
+
 /// One thing the stream said, in stream order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
@@ -90,6 +100,9 @@ pub enum Problem {
     DataTooLarge { line: usize, limit: usize },
     /// An `id` containing U+0000, which the standard ignores.
     IdWithNul { line: usize },
+    /// An `id` with other control characters: no `Last-Event-ID` header can carry it, so it is
+    /// ignored like one with NUL and the last good id stays the one to resume from.
+    IdNotAHeader { line: usize },
     /// A `retry` that is not ASCII digits only, which the standard ignores (`sse-retry`). An
     /// empty value counts too: it has no number to set the reconnection time to. `value` is cut
     /// to a few dozen characters.
@@ -114,6 +127,10 @@ impl fmt::Display for Problem {
             Self::IdWithNul { line } => {
                 write!(f, "the id at line {line} contains a NUL character and was ignored")
             }
+            Self::IdNotAHeader { line } => write!(
+                f,
+                "the id at line {line} contains control characters, which no Last-Event-ID header can carry, and was ignored"
+            ),
             // escape_debug keeps the message on one line and control characters off the terminal.
             Self::InvalidRetry { line, value } => write!(
                 f,
@@ -327,6 +344,9 @@ impl Parser {
             "id" if value.contains('\0') => out.push(Item::Problem(Problem::IdWithNul {
                 line: self.line_number,
             })),
+            "id" if !fits_a_header(value) => out.push(Item::Problem(Problem::IdNotAHeader {
+                line: self.line_number,
+            })),
             "id" => {
                 self.last_event_id = value.to_owned();
                 self.event_id = Some(value.to_owned());
@@ -394,6 +414,12 @@ impl Parser {
     fn buffered(&self) -> usize {
         self.line.capacity() + self.data.capacity()
     }
+}
+
+/// Whether a header value can carry `id` as it is: any byte but the control characters (HTAB
+/// allowed), as `http::HeaderValue` and RFC 9110 §5.5 say.
+fn fits_a_header(id: &str) -> bool {
+    id.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7F))
 }
 
 /// Base-ten digits to a number, saturating: a retry of more than 584 million years means "never"

@@ -1,25 +1,36 @@
 //! The coordinator: it owns the flag state and decides when to refetch. At most one refetch is
 //! in flight and one queued behind it; triggers that arrive meanwhile (a burst of events, a poll,
 //! a reconnect) merge into the queued one. It schedules polls while polling is active, and after a
-//! failed refetch waits out `Retry-After` or an exponential backoff before the next.
+//! failed refetch waits out `Retry-After` (at least an exponential backoff) before the next.
+//!
+//! What it sends waits in an outbox until the renderer's bounded queue has room. The outbox is
+//! bounded in events and bytes; while it is full the coordinator takes nothing from the streams,
+//! so a slow renderer slows the reading of the streams instead of growing a queue. It is large
+//! enough that the events of an ordinary burst all reach the coordinator (and merge into one
+//! refetch) while the renderer catches up.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::mpsc::{self, Sender};
 use tokio::task::JoinHandle;
 use url::Url;
 
 use super::events::{ConnectionState, StreamInfo, Trigger, WatchEvent};
 use super::stream::{self, StreamMsg};
-use super::{ChangeDetection, WatchConfig, fatal_auth, retry_after, seconds, send, signal};
+use super::{ChangeDetection, WatchConfig, fatal_auth, retry_after, seconds, signal};
 use crate::diff::{self, FlagSet};
 use crate::error::Error;
 use crate::protocol::answer::Endpoint;
 use crate::protocol::checks::sse;
 use crate::protocol::client::{RawExchange, Request};
 use crate::sse::parser::Event;
+
+/// How many events the outbox holds before the coordinator stops taking stream messages.
+const OUTBOX_EVENTS: usize = 4096;
+/// How many bytes (by [`weight`]) the outbox holds before the coordinator stops taking them.
+const OUTBOX_BYTES: usize = 4 << 20;
 
 /// The flag state as of the last good answer.
 pub struct State {
@@ -53,7 +64,11 @@ impl Pending {
 
 pub struct Coordinator<'a> {
     config: &'a WatchConfig,
-    out: &'a UnboundedSender<WatchEvent>,
+    out: &'a Sender<WatchEvent>,
+    /// Events made and not yet handed to the renderer; see [`Coordinator::has_room`].
+    outbox: VecDeque<WatchEvent>,
+    /// The [`weight`] of the outbox.
+    outbox_bytes: usize,
     state: State,
     streams: &'a [StreamInfo],
     in_flight: Option<(Pending, JoinHandle<Result<RawExchange, Error>>)>,
@@ -74,7 +89,7 @@ impl<'a> Coordinator<'a> {
     /// `fell_back` says the watch starts in the polling fallback: no stream to follow.
     pub fn new(
         config: &'a WatchConfig,
-        out: &'a UnboundedSender<WatchEvent>,
+        out: &'a Sender<WatchEvent>,
         state: State,
         streams: &'a [StreamInfo],
         fell_back: bool,
@@ -82,6 +97,8 @@ impl<'a> Coordinator<'a> {
         Self {
             config,
             out,
+            outbox: VecDeque::new(),
+            outbox_bytes: 0,
             state,
             streams,
             in_flight: None,
@@ -95,9 +112,12 @@ impl<'a> Coordinator<'a> {
         }
     }
 
-    pub async fn run(&mut self, rx: &mut mpsc::UnboundedReceiver<StreamMsg>) -> Result<(), Error> {
+    pub async fn run(&mut self, rx: &mut mpsc::Receiver<StreamMsg>) -> Result<(), Error> {
         let mut streams_open = true;
+        let out = self.out;
         loop {
+            let room = self.has_room();
+            let unsent = !self.outbox.is_empty();
             let poll_at = self.next_poll;
             let wake_at = self
                 .not_before
@@ -116,14 +136,24 @@ impl<'a> Coordinator<'a> {
                         // merge what they deliver into the queued refetch before starting it.
                         tokio::task::yield_now().await;
                         self.holding = true;
-                        while let Ok(msg) = rx.try_recv() {
+                        while self.has_room() {
+                            let Ok(msg) = rx.try_recv() else { break };
                             self.on_stream(msg);
                         }
                         self.holding = false;
                     }
                     self.start_queued();
                 }
-                msg = rx.recv(), if streams_open => match msg {
+                permit = out.reserve(), if unsent => match permit {
+                    Ok(permit) => {
+                        if let Some(event) = self.outbox.pop_front() {
+                            self.outbox_bytes = self.outbox_bytes.saturating_sub(weight(&event));
+                            permit.send(event);
+                        }
+                    }
+                    Err(_) => return Ok(()),
+                },
+                msg = rx.recv(), if streams_open && room => match msg {
                     Some(msg) => self.on_stream(msg),
                     None => streams_open = false,
                 },
@@ -136,7 +166,7 @@ impl<'a> Coordinator<'a> {
                     self.not_before = None;
                     self.start_queued();
                 }
-                _ = self.out.closed() => return Ok(()),
+                _ = out.closed() => return Ok(()),
             }
         }
     }
@@ -162,15 +192,24 @@ impl<'a> Coordinator<'a> {
             .and_then(|s| s.url.clone().ok())
     }
 
-    fn connection(&self, stream: usize, state: ConnectionState) {
-        send(
-            self.out,
-            WatchEvent::Connection {
-                stream: Some(stream),
-                url: self.url(stream),
-                state,
-            },
-        );
+    /// Queues an event for the renderer.
+    fn emit(&mut self, event: WatchEvent) {
+        self.outbox_bytes = self.outbox_bytes.saturating_add(weight(&event));
+        self.outbox.push_back(event);
+    }
+
+    /// Whether the outbox can take what one more stream message makes (a few events).
+    fn has_room(&self) -> bool {
+        self.outbox.len() < OUTBOX_EVENTS && self.outbox_bytes < OUTBOX_BYTES
+    }
+
+    fn connection(&mut self, stream: usize, state: ConnectionState) {
+        let url = self.url(stream);
+        self.emit(WatchEvent::Connection {
+            stream: Some(stream),
+            url,
+            state,
+        });
     }
 
     fn on_stream(&mut self, msg: StreamMsg) {
@@ -181,14 +220,11 @@ impl<'a> Coordinator<'a> {
                 if self.fell_back {
                     self.fell_back = false;
                     self.next_poll = None;
-                    send(
-                        self.out,
-                        WatchEvent::Connection {
-                            stream: None,
-                            url: None,
-                            state: ConnectionState::Recovered,
-                        },
-                    );
+                    self.emit(WatchEvent::Connection {
+                        stream: None,
+                        url: None,
+                        state: ConnectionState::Recovered,
+                    });
                 }
                 // ADR-0008: refetch at once after every (re)connect; events may have been missed.
                 self.request(Trigger::Reconnect { stream }, Instant::now());
@@ -198,18 +234,25 @@ impl<'a> Coordinator<'a> {
                 event,
                 arrived,
             } => self.on_event(stream, event, arrived),
-            StreamMsg::Comment { stream, text } => {
-                send(self.out, WatchEvent::Comment { stream, text })
+            StreamMsg::Comment { stream, text } => self.emit(WatchEvent::Comment { stream, text }),
+            StreamMsg::Problem {
+                problem,
+                last_shown,
+                ..
+            } => {
+                let more = if last_shown {
+                    " (further problems like this one on this connection are not shown)"
+                } else {
+                    ""
+                };
+                self.warn(sse::problem_check_id(&problem), format!("{problem}{more}"));
             }
-            StreamMsg::Problem { problem, .. } => {
-                send(
-                    self.out,
-                    WatchEvent::Warning {
-                        id: sse::problem_check_id(&problem),
-                        message: problem.to_string(),
-                    },
-                );
-            }
+            StreamMsg::Throttled { stream } => self.warn(
+                None,
+                format!(
+                    "stream {stream} sends faster than watch handles it; it is now read only as fast as that (no event is dropped; refetches merge)"
+                ),
+            ),
             StreamMsg::Retrying {
                 stream,
                 delay,
@@ -231,27 +274,24 @@ impl<'a> Coordinator<'a> {
         if self.connected.is_empty() && !self.fell_back {
             self.fell_back = true;
             self.schedule_poll();
-            send(
-                self.out,
-                WatchEvent::Connection {
-                    stream: None,
-                    url: None,
-                    state: ConnectionState::FellBackToPolling {
-                        interval: self.config.poll_interval,
-                    },
+            self.emit(WatchEvent::Connection {
+                stream: None,
+                url: None,
+                state: ConnectionState::FellBackToPolling {
+                    interval: self.config.poll_interval,
                 },
-            );
+            });
         }
     }
 
-    fn warn(&self, id: Option<&'static str>, message: String) {
-        send(self.out, WatchEvent::Warning { id, message });
+    fn warn(&mut self, id: Option<&'static str>, message: String) {
+        self.emit(WatchEvent::Warning { id, message });
     }
 
     fn on_event(&mut self, stream: usize, event: Event, arrived: Instant) {
         let signal = signal::read(stream, event);
         for event in signal.events {
-            send(self.out, event);
+            self.emit(event);
         }
         if let Some(trigger) = signal.refetch {
             self.request(trigger, arrived);
@@ -306,14 +346,11 @@ impl<'a> Coordinator<'a> {
         match status {
             304 => {
                 self.failures = 0;
-                send(
-                    self.out,
-                    WatchEvent::Unchanged {
-                        trigger: pending.trigger,
-                        status,
-                        latency,
-                    },
-                );
+                self.emit(WatchEvent::Unchanged {
+                    trigger: pending.trigger,
+                    status,
+                    latency,
+                });
             }
             200 => {
                 let flags = match diff::parse_flags(&exchange.bytes) {
@@ -331,26 +368,21 @@ impl<'a> Coordinator<'a> {
                 let changes = diff::diff(&self.state.flags, &flags);
                 self.state.flags = Arc::new(flags);
                 self.state.etag = exchange.header("etag").map(str::to_owned);
-                if changes.is_empty() {
-                    send(
-                        self.out,
-                        WatchEvent::Unchanged {
-                            trigger: pending.trigger,
-                            status,
-                            latency,
-                        },
-                    );
+                let event = if changes.is_empty() {
+                    WatchEvent::Unchanged {
+                        trigger: pending.trigger,
+                        status,
+                        latency,
+                    }
                 } else {
-                    send(
-                        self.out,
-                        WatchEvent::Change {
-                            trigger: pending.trigger,
-                            etag: self.state.etag.clone(),
-                            latency,
-                            changes,
-                        },
-                    );
-                }
+                    WatchEvent::Change {
+                        trigger: pending.trigger,
+                        etag: self.state.etag.clone(),
+                        latency,
+                        changes,
+                    }
+                };
+                self.emit(event);
             }
             401 | 403 => return Err(fatal_auth(status)),
             429 => {
@@ -369,12 +401,12 @@ impl<'a> Coordinator<'a> {
         Ok(())
     }
 
-    /// Puts a failed refetch back in the queue behind a delay: `Retry-After` when the server gave
-    /// one, else exponential backoff. A newer trigger that arrives meanwhile merges into it.
+    /// Puts a failed refetch back in the queue behind a delay: exponential backoff, or
+    /// `Retry-After` when the server gave a longer one (`Retry-After: 0` is no reason to hammer
+    /// it). A newer trigger that arrives meanwhile merges into it.
     fn retry_later(&mut self, pending: Pending, delay: Option<Duration>, reason: String) {
-        let delay = delay.unwrap_or_else(|| {
-            stream::backoff(stream::DEFAULT_RETRY, self.failures, fastrand::f64())
-        });
+        let ours = stream::backoff(stream::DEFAULT_RETRY, self.failures, fastrand::f64());
+        let delay = delay.unwrap_or_default().max(ours);
         self.failures = self.failures.saturating_add(1);
         self.not_before = Some(Instant::now() + delay);
         self.warn(
@@ -387,6 +419,22 @@ impl<'a> Coordinator<'a> {
             other => other,
         };
         self.request(trigger, since);
+    }
+}
+
+/// About what an event costs in memory while it waits: its text, plus the rest as a constant.
+fn weight(event: &WatchEvent) -> usize {
+    const REST: usize = 256;
+    REST + match event {
+        WatchEvent::Event {
+            id,
+            event_type,
+            data,
+            ..
+        } => data.len() + event_type.len() + id.as_ref().map_or(0, String::len),
+        WatchEvent::Comment { text, .. } => text.len(),
+        WatchEvent::Warning { message, .. } => message.len(),
+        _ => 0,
     }
 }
 

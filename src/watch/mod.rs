@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::mpsc::{self, Receiver, Sender};
 use tokio::task::JoinHandle;
 use url::Url;
 
@@ -49,8 +49,17 @@ pub struct WatchConfig {
     pub poll_interval: Option<Duration>,
 }
 
+/// How many events wait for the renderer; past that the pipeline waits (and stops reading the
+/// streams), so a renderer behind a slow terminal or pipe costs no memory.
+pub const RENDER_QUEUE: usize = 16;
+
+/// The queue from [`run`] to the renderer.
+pub fn channel() -> (Sender<WatchEvent>, Receiver<WatchEvent>) {
+    mpsc::channel(RENDER_QUEUE)
+}
+
 /// Runs until a fatal error (401/403, unusable first answer) or until the receiver is dropped.
-pub async fn run(config: WatchConfig, out: UnboundedSender<WatchEvent>) -> Result<(), Error> {
+pub async fn run(config: WatchConfig, out: Sender<WatchEvent>) -> Result<(), Error> {
     let (first, answer) = initial(&config, &out).await?;
     let BulkAnswer {
         flags,
@@ -66,8 +75,9 @@ pub async fn run(config: WatchConfig, out: UnboundedSender<WatchEvent>) -> Resul
     };
     let first_body = Arc::new(first.bytes);
 
-    let (tx, mut rx) = mpsc::unbounded_channel::<StreamMsg>();
+    let (tx, mut rx) = mpsc::channel::<StreamMsg>(stream::QUEUE);
     let mut streams = Vec::new();
+    let mut warnings = Vec::new();
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
     if config.mode == ChangeDetection::Sse {
         let mut seen: Vec<Url> = Vec::new();
@@ -82,11 +92,13 @@ pub async fn run(config: WatchConfig, out: UnboundedSender<WatchEvent>) -> Resul
                     Some(first) => Err(format!("same URL as entry {first}")),
                     None => {
                         seen.push(url.clone());
+                        let (headers, warning) = stream_headers(&config, entry.index, url);
+                        warnings.extend(warning);
                         let task = StreamTask {
                             stream: entry.index,
                             url: url.clone(),
                             http: config.client.stream_http().clone(),
-                            headers: config.client.config().headers.clone(),
+                            headers,
                             connect_timeout: config.client.config().timeout,
                         };
                         tasks.push(tokio::spawn(task.run(tx.clone())));
@@ -119,7 +131,11 @@ pub async fn run(config: WatchConfig, out: UnboundedSender<WatchEvent>) -> Resul
             streams: streams.clone(),
             polling: polling_at_start,
         },
-    );
+    )
+    .await;
+    for warning in warnings {
+        send(&out, warning).await;
+    }
 
     let mut coordinator = Coordinator::new(&config, &out, state, &streams, following == 0);
     coordinator.schedule_poll();
@@ -130,16 +146,40 @@ pub async fn run(config: WatchConfig, out: UnboundedSender<WatchEvent>) -> Resul
     result
 }
 
-/// Hands an event to the renderer. A closed receiver means the command is done watching; the
-/// coordinator notices through `closed()` and stops.
-fn send(out: &UnboundedSender<WatchEvent>, event: WatchEvent) {
-    let _ = out.send(event);
+/// Hands an event to the renderer, waiting for room. A closed receiver means the command is
+/// done watching; the coordinator notices through `closed()` and stops.
+async fn send(out: &Sender<WatchEvent>, event: WatchEvent) {
+    let _ = out.send(event).await;
+}
+
+/// The headers a stream is opened with: the configured ones (`-H`, `OFREP_HEADERS`) only on the
+/// OFREP base URL's origin. An `eventStreams` URL elsewhere is opaque and may carry its own
+/// token (ADR-0008), and browser EventSource never sends custom headers; a warning says so when
+/// there were headers to hold back.
+fn stream_headers(
+    config: &WatchConfig,
+    index: usize,
+    url: &Url,
+) -> (Vec<crate::protocol::headers::Header>, Option<WatchEvent>) {
+    let headers = &config.client.config().headers;
+    if url.origin() == config.base.origin() {
+        return (headers.clone(), None);
+    }
+    let warning = (!headers.is_empty()).then(|| WatchEvent::Warning {
+        id: None,
+        message: format!(
+            "stream {index} is on another origin ({}) than the OFREP base URL ({}): it is opened without the -H/OFREP_HEADERS headers",
+            url.origin().ascii_serialization(),
+            config.base.origin().ascii_serialization()
+        ),
+    });
+    (Vec::new(), warning)
 }
 
 /// The first answer. Transport errors and 4xx are fatal (exit 2); 5xx and 429 are waited out.
 async fn initial(
     config: &WatchConfig,
-    out: &UnboundedSender<WatchEvent>,
+    out: &Sender<WatchEvent>,
 ) -> Result<(RawExchange, BulkAnswer), Error> {
     let request = Request::new(Endpoint::Bulk, config.context.clone());
     let mut failures = 0;
@@ -171,7 +211,8 @@ async fn initial(
                             seconds(delay)
                         ),
                     },
-                );
+                )
+                .await;
                 tokio::time::sleep(delay).await;
             }
             _ => {
@@ -193,10 +234,13 @@ fn fatal_auth(status: u16) -> Error {
     )
 }
 
-/// How long to wait after a failed request: `Retry-After` when given, else exponential backoff.
+/// How long to wait after a failed request: exponential backoff, or `Retry-After` when it is
+/// longer (`Retry-After: 0` must not turn into a loop of requests).
 fn wait_for(exchange: &RawExchange, failures: u32) -> Duration {
+    let ours = stream::backoff(stream::DEFAULT_RETRY, failures, fastrand::f64());
     retry_after(exchange.header("retry-after"))
-        .unwrap_or_else(|| stream::backoff(stream::DEFAULT_RETRY, failures, fastrand::f64()))
+        .unwrap_or_default()
+        .max(ours)
 }
 
 /// `Retry-After` as delay-seconds or an HTTP date, as a duration from now (never above an hour).

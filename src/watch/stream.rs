@@ -2,22 +2,39 @@
 //! `Last-Event-ID` across events and connections (never sent while empty), honour `retry:`,
 //! back off exponentially with jitter and a cap, and reset the backoff only after a connection
 //! has been healthy for a while. It reports to the coordinator and never prints.
+//!
+//! The queue to the coordinator is bounded: when it is full the task waits, and while it waits
+//! it reads nothing from the socket, so a flooding server is read only as fast as `watch` handles
+//! what it sends (TCP holds the rest on the server's side). Nothing is dropped; a burst of
+//! `refetchEvaluation` events still costs one refetch, as the coordinator merges them.
 
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::Sender;
+use tokio::sync::mpsc::error::TrySendError;
 use url::Url;
 
 use crate::protocol::headers::Header;
 use crate::sse::connection::{self, ConnectRequest, Opened, Policy};
 use crate::sse::parser::{Event, Item, Limits, Problem};
+use crate::sse::tally::{Tally, Verdict};
 
 /// The first reconnection delay when the server sent no `retry:`.
 pub const DEFAULT_RETRY: Duration = Duration::from_secs(1);
+/// The shortest reconnection time: a `retry:` below it (`retry: 0`) counts as this much, so a
+/// stream that closes at once cannot make `watch` reconnect more than a few times a second
+/// (jitter takes off at most half: attempts are at least 250 ms apart, then back off).
+pub const MIN_RETRY: Duration = Duration::from_millis(500);
 /// The longest wait between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A connection that lasted this long resets the backoff.
 pub const HEALTHY_AFTER: Duration = Duration::from_secs(10);
+/// How many messages may wait for the coordinator; past that the stream is not read.
+pub const QUEUE: usize = 16;
+/// After this many messages of one connection found the queue full, the stream counts as
+/// throttled and the coordinator is told, once per connection. An ordinary burst (a few dozen
+/// events in one read) fills the queue for a moment and is not worth a warning.
+const THROTTLED_AFTER: u32 = 1000;
 
 /// What a stream task tells the coordinator.
 #[derive(Debug)]
@@ -37,6 +54,8 @@ pub enum StreamMsg {
     Problem {
         stream: usize,
         problem: Problem,
+        /// This connection had enough of this kind: later ones are not sent.
+        last_shown: bool,
     },
     /// The connection ended or could not be made; the next attempt is in `delay`.
     Retrying {
@@ -49,6 +68,37 @@ pub enum StreamMsg {
         stream: usize,
         reason: String,
     },
+    /// The stream sends faster than the coordinator handles it: it is now read only as fast as
+    /// that (once per connection).
+    Throttled {
+        stream: usize,
+    },
+}
+
+/// The sending side of one connection: counts the messages that had to wait for room.
+struct Queue<'a> {
+    tx: &'a Sender<StreamMsg>,
+    stream: usize,
+    waited: u32,
+}
+
+impl Queue<'_> {
+    /// Hands a message over, waiting for room; `false` once the coordinator is gone.
+    async fn send(&mut self, msg: StreamMsg) -> bool {
+        let msg = match self.tx.try_send(msg) {
+            Ok(()) => return true,
+            Err(TrySendError::Closed(_)) => return false,
+            Err(TrySendError::Full(msg)) => msg,
+        };
+        self.waited = self.waited.saturating_add(1);
+        if self.waited == THROTTLED_AFTER {
+            let stream = self.stream;
+            if self.tx.send(StreamMsg::Throttled { stream }).await.is_err() {
+                return false;
+            }
+        }
+        self.tx.send(msg).await.is_ok()
+    }
 }
 
 pub struct StreamTask {
@@ -61,7 +111,7 @@ pub struct StreamTask {
 
 impl StreamTask {
     /// Runs until the stream stops for good or the coordinator goes away.
-    pub async fn run(self, tx: UnboundedSender<StreamMsg>) {
+    pub async fn run(self, tx: Sender<StreamMsg>) {
         let stream = self.stream;
         let mut last_event_id = String::new();
         let mut retry = DEFAULT_RETRY;
@@ -76,15 +126,21 @@ impl StreamTask {
                     .collect(),
                 last_event_id: Some(last_event_id.clone()).filter(|id| !id.is_empty()),
                 connect_timeout: self.connect_timeout,
-                limits: Limits::default(),
+                limits: Limits::SIGNALS,
             };
             let mut server_wait = None;
             let reason = match connection::open(&self.http, &request).await {
                 Ok(Opened::Stream(mut conn)) => {
                     let connected_at = Instant::now();
-                    if tx.send(StreamMsg::Connected { stream }).is_err() {
+                    let mut queue = Queue {
+                        tx: &tx,
+                        stream,
+                        waited: 0,
+                    };
+                    if !queue.send(StreamMsg::Connected { stream }).await {
                         return;
                     }
+                    let mut tally = Tally::default();
                     let ended = loop {
                         match conn.next().await {
                             None => break "the server closed the stream".to_owned(),
@@ -100,15 +156,21 @@ impl StreamTask {
                                         }
                                     }
                                     Item::Retry(ms) => {
-                                        retry = Duration::from_millis(ms).min(MAX_BACKOFF);
+                                        retry =
+                                            Duration::from_millis(ms).clamp(MIN_RETRY, MAX_BACKOFF);
                                         continue;
                                     }
                                     Item::Comment(text) => StreamMsg::Comment { stream, text },
-                                    Item::Problem(problem) => {
-                                        StreamMsg::Problem { stream, problem }
-                                    }
+                                    Item::Problem(problem) => match tally.judge(&problem) {
+                                        Verdict::Hide => continue,
+                                        verdict => StreamMsg::Problem {
+                                            stream,
+                                            problem,
+                                            last_shown: verdict == Verdict::ShowLast,
+                                        },
+                                    },
                                 };
-                                if tx.send(msg).is_err() {
+                                if !queue.send(msg).await {
                                     return;
                                 }
                             }
@@ -123,7 +185,7 @@ impl StreamTask {
                     let reason = refusal_text(&refusal);
                     server_wait = super::retry_after(refusal.retry_after.as_deref());
                     if connection::refusal_policy(&refusal) == Policy::Stop {
-                        let _ = tx.send(StreamMsg::Stopped { stream, reason });
+                        let _ = tx.send(StreamMsg::Stopped { stream, reason }).await;
                         return;
                     }
                     reason
@@ -140,6 +202,7 @@ impl StreamTask {
                     delay,
                     reason,
                 })
+                .await
                 .is_err()
             {
                 return;
@@ -161,10 +224,13 @@ fn refusal_text(refusal: &connection::Refusal) -> String {
     }
 }
 
-/// The wait before attempt `attempt + 1`: `retry · 2^attempt`, capped, then scaled by a jitter
-/// factor in [0.5, 1.0] so that many clients dropped together do not return together.
+/// The wait before attempt `attempt + 1`: `retry · 2^attempt` (`retry` at least [`MIN_RETRY`]),
+/// capped, then scaled by a jitter factor in [0.5, 1.0] so that many clients dropped together do
+/// not return together.
 pub fn backoff(retry: Duration, attempt: u32, jitter: f64) -> Duration {
-    let exponential = retry.saturating_mul(2u32.saturating_pow(attempt.min(16)));
+    let exponential = retry
+        .max(MIN_RETRY)
+        .saturating_mul(2u32.saturating_pow(attempt.min(16)));
     exponential
         .min(MAX_BACKOFF)
         .mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
@@ -181,6 +247,16 @@ mod tests {
         assert_eq!(backoff(retry, 1, 1.0), Duration::from_secs(1));
         assert_eq!(backoff(retry, 3, 1.0), Duration::from_secs(4));
         assert_eq!(backoff(retry, 30, 1.0), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn a_zero_retry_still_waits_and_backs_off() {
+        assert_eq!(backoff(Duration::ZERO, 0, 0.0), Duration::from_millis(250));
+        assert_eq!(backoff(Duration::ZERO, 0, 1.0), MIN_RETRY);
+        assert_eq!(
+            backoff(Duration::from_millis(1), 2, 1.0),
+            Duration::from_secs(2)
+        );
     }
 
     #[test]

@@ -154,7 +154,7 @@ pub fn problem_check_id(problem: &Problem) -> Option<&'static str> {
     match problem {
         Problem::InvalidUtf8 { .. } => Some("sse-utf8"),
         Problem::InvalidRetry { .. } => Some("sse-retry"),
-        Problem::IdWithNul { .. } => Some("sse-id"),
+        Problem::IdWithNul { .. } | Problem::IdNotAHeader { .. } => Some("sse-id"),
         Problem::DataTooLarge { .. } | Problem::LineTooLong { .. } | Problem::UnterminatedEvent => {
             None
         }

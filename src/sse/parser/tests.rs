@@ -185,6 +185,33 @@ fn an_id_with_nul_is_ignored_and_reported() {
 }
 
 #[test]
+fn an_id_no_header_can_carry_is_ignored_and_the_last_good_one_stays() {
+    let items =
+        parse("id: 1\n\nid: a\u{1}b\ndata: x\n\nid: \u{7f}\ndata: y\n\nid: t\tab é\ndata: z\n\n");
+    assert_eq!(
+        problems(&items),
+        vec![
+            &Problem::IdNotAHeader { line: 3 },
+            &Problem::IdNotAHeader { line: 6 }
+        ]
+    );
+    let events = events(&items);
+    assert_eq!(
+        (events[0].id.as_deref(), events[0].last_event_id.as_str()),
+        (None, "1")
+    );
+    assert_eq!(
+        (events[1].id.as_deref(), events[1].last_event_id.as_str()),
+        (None, "1")
+    );
+    assert_eq!(
+        events[2].id.as_deref(),
+        Some("t\tab é"),
+        "a tab and non-ASCII fit a header"
+    );
+}
+
+#[test]
 fn a_digits_only_retry_is_reported_and_anything_else_is_a_problem() {
     let items = parse("retry: 3000\nretry:15\nretry: 1.5\nretry: abc\nretry\nretry:  5\n");
     assert_eq!(
@@ -402,6 +429,7 @@ fn problems_display_as_one_line() {
         Problem::LineTooLong { line: 2, limit: 3 },
         Problem::DataTooLarge { line: 4, limit: 5 },
         Problem::IdWithNul { line: 6 },
+        Problem::IdNotAHeader { line: 6 },
         Problem::InvalidRetry {
             line: 7,
             value: "a\nb\u{1b}[31m".into(),
