@@ -37,7 +37,7 @@ pub async fn run(args: FetchArgs, ui: &Ui) -> Result<Outcome, Error> {
         .answer
         .body
         .json()
-        .map(|b| event_streams::entries(b, &base))
+        .map(|b| event_streams::entries_of(b.get("eventStreams").as_deref(), &base))
         .unwrap_or_default();
     let report = FetchReport {
         exchange,

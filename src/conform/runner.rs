@@ -63,8 +63,8 @@ pub async fn run(
         .client
         .send(&Request::new(Endpoint::Bulk, env.context.clone()))
         .await?;
-    let body = probe.answer.body.json().cloned().unwrap_or_default();
-    let advertises_streams = event_streams::entries(&body, &env.base)
+    let streams = probe.answer.body.json().and_then(|b| b.get("eventStreams"));
+    let advertises_streams = event_streams::entries_of(streams.as_deref(), &env.base)
         .iter()
         .any(|entry| entry.kind.as_deref() == Some("sse") && entry.resolved.is_ok());
 

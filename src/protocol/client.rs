@@ -132,7 +132,7 @@ impl RawExchange {
                 received: self.bytes.len(),
                 cause,
             },
-            None => Body::classify(&self.bytes),
+            None => Body::classify_owned(self.bytes),
         };
         Exchange {
             method: self.method,

@@ -6,6 +6,7 @@ pub mod checklist;
 pub mod checks;
 pub mod client;
 pub mod context;
+pub mod document;
 pub mod etag;
 pub mod event_streams;
 pub mod finding;

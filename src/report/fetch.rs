@@ -3,6 +3,9 @@
 
 use std::io::{self, Write};
 
+use std::borrow::Cow;
+
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{Palette, Ui, ellipsize, millis, pad};
@@ -10,6 +13,7 @@ use crate::cli::OutputFormat;
 use crate::protocol::answer::{Body, Endpoint};
 use crate::protocol::checks::entry_checks;
 use crate::protocol::client::Exchange;
+use crate::protocol::document::{Document, ItemsOut};
 use crate::protocol::etag::EtagVerdict;
 use crate::protocol::event_streams::EventStream;
 use crate::protocol::finding::{Finding, Level};
@@ -45,7 +49,7 @@ impl FetchReport {
             && !self.findings.iter().any(|f| f.level == Level::Must)
     }
 
-    fn body(&self) -> Option<&Value> {
+    fn body(&self) -> Option<&Document> {
         self.exchange.answer.body.json()
     }
 }
@@ -82,14 +86,15 @@ impl<'a> Reporter<'a> {
     }
 }
 
-/// The JSON document. Shapes only ever gain fields.
-pub fn json(report: &FetchReport, redactor: &Redactor) -> Value {
+/// The JSON document. Shapes only ever gain fields. Written as it is serialised: a large
+/// answer's flags are never held as one tree.
+pub fn json<'a>(report: &'a FetchReport, redactor: &Redactor) -> impl Serialize + 'a {
     let exchange = &report.exchange;
     let answer = &exchange.answer;
     let body = report.body();
     let (endpoint, flag) = match &answer.endpoint {
-        Endpoint::Bulk => ("bulk", Value::Null),
-        Endpoint::Single { key } => ("single", Value::String(key.clone())),
+        Endpoint::Bulk => ("bulk", None),
+        Endpoint::Single { key } => ("single", Some(key.as_str())),
     };
     let request_headers: Map<String, Value> = exchange
         .request_headers
@@ -103,11 +108,14 @@ pub fn json(report: &FetchReport, redactor: &Redactor) -> Value {
         .map(|(n, v)| (n.clone(), Value::String(redactor.header(n, v).into_owned())))
         .collect();
     let flags = match (&answer.endpoint, answer.status, body) {
-        (Endpoint::Bulk, 200, Some(b)) => b.get("flags").cloned().unwrap_or(Value::Null),
-        (Endpoint::Single { .. }, 200, Some(b)) => Value::Array(vec![b.clone()]),
-        _ => Value::Null,
+        (Endpoint::Bulk, 200, Some(b)) => match b.flags() {
+            Some(items) => Flags::Items(ItemsOut(items)),
+            None => Flags::Value(b.get("flags").map(Cow::into_owned).unwrap_or(Value::Null)),
+        },
+        (Endpoint::Single { .. }, 200, Some(b)) => Flags::One([b]),
+        _ => Flags::Value(Value::Null),
     };
-    let event_streams = match body.and_then(|b| b.get("eventStreams")) {
+    let event_streams = match body.and_then(|b| b.get("eventStreams")).as_deref() {
         Some(Value::Array(list)) => Value::Array(
             list.iter()
                 .enumerate()
@@ -118,36 +126,78 @@ pub fn json(report: &FetchReport, redactor: &Redactor) -> Value {
         None => Value::Null,
     };
     let metadata = match (answer.status, body) {
-        (200, Some(b)) => b.get("metadata").cloned().unwrap_or(Value::Null),
+        (200, Some(b)) => b
+            .get("metadata")
+            .map(Cow::into_owned)
+            .unwrap_or(Value::Null),
         _ => Value::Null,
     };
     let error = match (answer.status, body) {
-        (200 | 304, _) | (_, None) => Value::Null,
-        (_, Some(b)) => b.clone(),
+        (200 | 304, _) | (_, None) => None,
+        (_, Some(b)) => Some(b),
     };
-    json!({
-        "url": redactor.url(exchange.url.as_str()),
-        "request": {
-            "method": exchange.method,
-            "endpoint": endpoint,
-            "flag": flag,
-            "context": report.context,
-            "headers": request_headers,
+    FetchJson {
+        url: redactor.url(exchange.url.as_str()).into_owned(),
+        request: RequestJson {
+            method: &exchange.method,
+            endpoint,
+            flag,
+            context: &report.context,
+            headers: request_headers,
         },
-        "status": answer.status,
-        "reason": exchange.reason,
-        "elapsedMs": crate::units::millis(exchange.elapsed),
-        "etag": answer.etag(),
-        "etagVerdict": etag_verdict_id(EtagVerdict::of(answer.etag())),
-        "headers": headers,
-        "body": body_json(&answer.body),
-        "flags": flags,
-        "eventStreams": event_streams,
-        "metadata": metadata,
-        "error": error,
-        "findings": report.findings,
-        "passed": report.passed(),
-    })
+        status: answer.status,
+        reason: exchange.reason,
+        elapsed_ms: crate::units::millis(exchange.elapsed),
+        etag: answer.etag(),
+        etag_verdict: etag_verdict_id(EtagVerdict::of(answer.etag())),
+        headers,
+        body: body_json(&answer.body),
+        flags,
+        event_streams,
+        metadata,
+        error,
+        findings: &report.findings,
+        passed: report.passed(),
+    }
+}
+
+/// The fields in the order they have always been written.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FetchJson<'a> {
+    url: String,
+    request: RequestJson<'a>,
+    status: u16,
+    reason: &'a str,
+    elapsed_ms: f64,
+    etag: Option<&'a str>,
+    etag_verdict: &'static str,
+    headers: Map<String, Value>,
+    body: Value,
+    flags: Flags<'a>,
+    event_streams: Value,
+    metadata: Value,
+    error: Option<&'a Document>,
+    findings: &'a [Finding],
+    passed: bool,
+}
+
+#[derive(Serialize)]
+struct RequestJson<'a> {
+    method: &'a str,
+    endpoint: &'static str,
+    flag: Option<&'a str>,
+    context: &'a Map<String, Value>,
+    headers: Map<String, Value>,
+}
+
+/// `flags`: the bulk items as received, the single answer as a list of one, or what was there.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Flags<'a> {
+    Items(ItemsOut<'a>),
+    One([&'a Document; 1]),
+    Value(Value),
 }
 
 fn etag_verdict_id(verdict: EtagVerdict) -> &'static str {
@@ -242,25 +292,30 @@ pub fn human(
     } else if let Some(problem) = answer.body.problem().filter(|_| answer.body.is_present()) {
         writeln!(out, "{}  {}", label(p, "body"), p.paint(p.bad, problem))?;
     }
-
     match (answer.status, &answer.endpoint, report.body()) {
         (200, Endpoint::Bulk, Some(body)) => {
-            if let Some(items) = body.get("flags").and_then(Value::as_array) {
+            if let Some(items) = body.flags() {
                 flags_table(out, p, items)?;
             }
-            streams_section(out, p, body, report, redactor)?;
-            metadata_section(out, p, body.get("metadata"))?;
+            streams_section(
+                out,
+                p,
+                body.get("eventStreams").as_deref(),
+                report,
+                redactor,
+            )?;
+            metadata_section(out, p, body.get("metadata").as_deref())?;
         }
         (200, Endpoint::Single { .. }, Some(body)) => {
-            flags_table(out, p, std::slice::from_ref(body))?;
-            metadata_section(out, p, body.get("metadata"))?;
+            flags_table(out, p, std::iter::once(body.tree().into_owned()))?;
+            metadata_section(out, p, body.get("metadata").as_deref())?;
         }
         (200 | 304, _, _) => {}
         (_, _, Some(body)) => {
             section(out, p, "error")?;
             for field in ["key", "errorCode", "errorDetails"] {
                 if let Some(value) = body.get(field) {
-                    writeln!(out, "  {}  {}", pad(field, 12), scalar(value))?;
+                    writeln!(out, "  {}  {}", pad(field, 12), scalar(&value))?;
                 }
             }
         }
@@ -311,9 +366,12 @@ fn value_type(item: &Value) -> &'static str {
     }
 }
 
-fn flags_table(out: &mut dyn Write, p: &Palette, items: &[Value]) -> io::Result<()> {
+fn flags_table(
+    out: &mut dyn Write,
+    p: &Palette,
+    items: impl Iterator<Item = Value>,
+) -> io::Result<()> {
     let mut rows: Vec<[String; 5]> = items
-        .iter()
         .map(|item| {
             let key = item
                 .get("key")
@@ -340,7 +398,7 @@ fn flags_table(out: &mut dyn Write, p: &Palette, items: &[Value]) -> io::Result<
                 .map(scalar)
                 .unwrap_or_else(|| "—".into());
             let reason = item.get("reason").map(scalar).unwrap_or_else(|| "—".into());
-            [key, value, value_type(item).into(), variant, reason]
+            [key, value, value_type(&item).into(), variant, reason]
         })
         .collect();
     rows.sort_by(|a, b| a[0].cmp(&b[0]));
@@ -375,11 +433,11 @@ fn flags_table(out: &mut dyn Write, p: &Palette, items: &[Value]) -> io::Result<
 fn streams_section(
     out: &mut dyn Write,
     p: &Palette,
-    body: &Value,
+    event_streams: Option<&Value>,
     report: &FetchReport,
     redactor: &Redactor,
 ) -> io::Result<()> {
-    let Some(list) = body.get("eventStreams").and_then(Value::as_array) else {
+    let Some(list) = event_streams.and_then(Value::as_array) else {
         section(out, p, "event streams")?;
         return writeln!(
             out,

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{Outcome, StepError, World, fail, passes};
 use crate::protocol::checks;
+use crate::protocol::document::Document;
 use crate::protocol::etag::{EntityTag, EtagVerdict};
 use crate::protocol::wire;
 
@@ -192,9 +193,9 @@ impl World<'_> {
 
     pub(super) fn body_field(&self, path: &str, value: &str) -> Result<Outcome, StepError> {
         let expected = crate::protocol::context::parse_value(&self.substitute(value)?);
-        let body = self.last()?.answer.body.json().cloned();
+        let body = self.last()?.answer.body.json().map(Document::tree);
         let found = body
-            .as_ref()
+            .as_deref()
             .and_then(|b| path.split('.').try_fold(b, |v, key| v.get(key)));
         Ok(match found {
             Some(actual) if *actual == expected => Outcome::Pass,
@@ -217,7 +218,7 @@ impl World<'_> {
         let current = self.last_bulk.as_ref().and_then(|b| b.get("flags"));
         Ok(match status {
             200 => Outcome::Pass,
-            304 if current == Some(remembered) => Outcome::Pass,
+            304 if current.as_deref() == Some(remembered) => Outcome::Pass,
             other => fail(
                 "200, since this context's flags differ from the ones that ETag was for",
                 other.to_string(),
@@ -233,7 +234,7 @@ impl World<'_> {
             .body
             .json()?
             .get("flags")
-            .cloned()
+            .map(std::borrow::Cow::into_owned)
     }
 
     fn last_summary(&self) -> String {

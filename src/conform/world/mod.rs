@@ -19,6 +19,7 @@ use url::Url;
 
 use super::steps::Action;
 use crate::protocol::client::{Client, Exchange};
+use crate::protocol::document::Document;
 use crate::protocol::finding::Finding;
 use crate::redact::Redactor;
 use crate::sse::parser::Event;
@@ -79,7 +80,7 @@ pub struct World<'a> {
     /// The body the last request sent, to replay it on the wire.
     last_body: Vec<u8>,
     /// The JSON body of the last bulk 200, for `eventStreams` and flags.
-    last_bulk: Option<Value>,
+    last_bulk: Option<Document>,
     memory: HashMap<String, String>,
     remembered_flags: HashMap<String, Value>,
     stream: StreamState,
