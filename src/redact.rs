@@ -15,6 +15,9 @@ const SECRET_HEADERS: &[&str] = &[
     "set-cookie",
 ];
 
+/// Header names whose values are URLs, shown as URLs are.
+const URL_HEADERS: &[&str] = &["location", "content-location"];
+
 /// Authorization schemes worth keeping visible; anything else is masked whole, in case the first
 /// word of a value is itself part of a secret.
 const KNOWN_SCHEMES: &[&str] = &["Bearer", "Basic", "Digest", "Token", "Negotiate"];
@@ -37,7 +40,11 @@ impl Redactor {
 
     /// A header value as it may be shown. The `Bearer`/`Basic` scheme stays visible because it
     /// helps debugging and is not secret.
+    /// A `Location` is a URL, and may carry a token in its query like any other.
     pub fn header<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
+        if URL_HEADERS.iter().any(|url| name.eq_ignore_ascii_case(url)) {
+            return self.url(value);
+        }
         if self.show_secrets || !Self::is_secret_header(name) {
             return Cow::Borrowed(value);
         }
@@ -102,6 +109,10 @@ mod tests {
         assert_eq!(
             R.header("Content-Type", "application/json"),
             "application/json"
+        );
+        assert_eq!(
+            R.header("Location", "https://u:p@h.example/x?token=t"),
+            "https://<redacted>@h.example/x?<redacted>"
         );
     }
 

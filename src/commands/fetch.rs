@@ -8,6 +8,7 @@ use crate::protocol::answer::Endpoint;
 use crate::protocol::checks;
 use crate::protocol::client::{Client, Request};
 use crate::protocol::event_streams;
+use crate::protocol::redirect;
 use crate::report::Ui;
 use crate::report::fetch::{FetchReport, Reporter};
 
@@ -47,6 +48,18 @@ pub async fn run(args: FetchArgs, ui: &Ui) -> Result<Outcome, Error> {
     };
 
     reporter.result(&report)?;
+    // What the server answered is shown; these answers say the request itself must change.
+    let exchange = &report.exchange;
+    let answered = exchange.redirected_to.as_ref().unwrap_or(&exchange.url);
+    if let Some(error) = redirect::unfollowed_error(
+        exchange.answer.status,
+        exchange.reason,
+        exchange.answer.header("location"),
+        answered,
+        client.config().follow_redirects,
+    ) {
+        return Err(error);
+    }
     Ok(if report.passed() {
         Outcome::Success
     } else {

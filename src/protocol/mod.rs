@@ -11,4 +11,5 @@ pub mod etag;
 pub mod event_streams;
 pub mod finding;
 pub mod headers;
+pub mod redirect;
 pub mod wire;

@@ -29,6 +29,7 @@ const NOTABLE_HEADERS: &[&str] = &[
     "vary",
     "retry-after",
     "www-authenticate",
+    "location",
     "access-control-allow-origin",
     "access-control-expose-headers",
 ];
@@ -158,6 +159,10 @@ pub fn json<'a>(report: &'a FetchReport, redactor: &Redactor) -> impl Serialize 
         error,
         findings: &report.findings,
         passed: report.passed(),
+        redirected_to: exchange
+            .redirected_to
+            .as_ref()
+            .map(|to| redactor.url(to.as_str()).into_owned()),
     }
 }
 
@@ -180,6 +185,9 @@ struct FetchJson<'a> {
     error: Option<&'a Document>,
     findings: &'a [Finding],
     passed: bool,
+    /// Only when `-L` followed a redirect: normal documents keep their bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redirected_to: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -292,6 +300,23 @@ pub fn human(
     } else if let Some(problem) = answer.body.problem().filter(|_| answer.body.is_present()) {
         writeln!(out, "{}  {}", label(p, "body"), p.paint(p.bad, problem))?;
     }
+    if let Some(location) = answer
+        .header("location")
+        .filter(|_| (300..400).contains(&answer.status))
+    {
+        let location = redactor.url(location);
+        writeln!(out, "{}  {}", label(p, "location"), location)?;
+    }
+    if let Some(to) = &exchange.redirected_to {
+        let to = redactor.url(to.as_str());
+        writeln!(
+            out,
+            "{}  followed (307/308, same origin) to {}",
+            label(p, "redirect"),
+            to
+        )?;
+    }
+
     match (answer.status, &answer.endpoint, report.body()) {
         (200, Endpoint::Bulk, Some(body)) => {
             if let Some(items) = body.flags() {
