@@ -67,19 +67,22 @@ impl Redactor {
             return Cow::Borrowed(text);
         }
         let mut out = Cow::Borrowed(text);
-        // userinfo: between "scheme://" and the first '@' before the path.
-        if let Some(scheme_end) = text.find("://") {
-            let authority_start = scheme_end + 3;
-            let authority_end = text[authority_start..]
-                .find(['/', '?', '#'])
-                .map_or(text.len(), |i| authority_start + i);
-            if let Some(at) = text[authority_start..authority_end].rfind('@') {
-                out = Cow::Owned(format!(
-                    "{}{MASK}{}",
-                    &text[..authority_start],
-                    &text[authority_start + at..]
-                ));
-            }
+        // userinfo: between "scheme://" (or "//", or the start of a URL given without a scheme,
+        // `user:pw@host/`) and the last '@' before the path.
+        let authority_start = match text.find("://") {
+            Some(scheme_end) => scheme_end + 3,
+            None if text.starts_with("//") => 2,
+            None => 0,
+        };
+        let authority_end = text[authority_start..]
+            .find(['/', '?', '#'])
+            .map_or(text.len(), |i| authority_start + i);
+        if let Some(at) = text[authority_start..authority_end].rfind('@') {
+            out = Cow::Owned(format!(
+                "{}{MASK}{}",
+                &text[..authority_start],
+                &text[authority_start + at..]
+            ));
         }
         if let Some(q) = out.find('?') {
             let fragment = out[q..].find('#').map(|f| q + f);
@@ -132,6 +135,17 @@ mod tests {
             R.url("https://h.example/p?"),
             "https://h.example/p?<redacted>"
         );
+    }
+
+    #[test]
+    fn urls_without_a_scheme_lose_their_userinfo_too() {
+        assert_eq!(
+            R.url("user:pw@h.example/?t=sekrit"),
+            "<redacted>@h.example/?<redacted>"
+        );
+        assert_eq!(R.url("//u:p@h.example/x"), "//<redacted>@h.example/x");
+        assert_eq!(R.url("h.example/a@b"), "h.example/a@b");
+        assert_eq!(R.url("/events?token=x"), "/events?<redacted>");
     }
 
     #[test]

@@ -407,9 +407,13 @@ pub fn base_url(text: &str) -> Result<Url, Error> {
             .with_hint("give the base URL, e.g. https://flags.example.com")
     })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::usage(format!(
-            "`{shown}` is not an http:// or https:// URL"
-        )));
+        let error = Error::usage(format!("`{shown}` is not an http:// or https:// URL"));
+        // `user:pw@host/` parses with `user` as its scheme.
+        return Err(if text.contains("://") {
+            error
+        } else {
+            error.with_hint("give the scheme too, e.g. https://flags.example.com")
+        });
     }
     if let Some(at) = url.path().find("/ofrep/") {
         let base = format!(
@@ -461,6 +465,22 @@ mod tests {
     fn a_bad_base_url_never_echoes_its_query() {
         let err = base_url("ftp://h.example/?token=sekrit").unwrap_err();
         assert!(!err.to_string().contains("sekrit"), "{err}");
+    }
+
+    #[test]
+    fn a_base_url_without_a_scheme_never_echoes_its_userinfo_or_query() {
+        for text in [
+            "user:pw@h.example/?t=sekrit",
+            "user:pw@h.example",
+            "u:pw@[::1/?t=sekrit",
+        ] {
+            let err = base_url(text).unwrap_err();
+            let shown = format!("{err} {}", err.hint().unwrap_or_default());
+            assert!(
+                !shown.contains("pw") && !shown.contains("sekrit"),
+                "{shown}"
+            );
+        }
     }
 
     #[test]
