@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{Palette, Ui, ellipsize, millis, pad};
+use super::{Palette, Ui, ellipsize, millis, pad, shown};
 use crate::cli::OutputFormat;
 use crate::protocol::answer::{Body, Endpoint};
 use crate::protocol::checks::entry_checks;
@@ -269,7 +269,7 @@ pub fn human(
         out,
         "{} {}",
         p.paint(p.strong, &exchange.method),
-        redactor.url(exchange.url.as_str())
+        shown(&redactor.url(exchange.url.as_str()))
     )?;
     let status = format!("{} {}", answer.status, exchange.reason);
     let note = if answer.status == 304 {
@@ -284,7 +284,7 @@ pub fn human(
         millis(exchange.elapsed)
     )?;
     let context = serde_json::to_string(&report.context).unwrap_or_default();
-    writeln!(out, "{}  {context}", label(p, "context"))?;
+    writeln!(out, "{}  {}", label(p, "context"), shown(&context))?;
     writeln!(out, "{}  {}", label(p, "etag"), etag_line(answer.etag(), p))?;
 
     if answer.status == 304 {
@@ -294,18 +294,23 @@ pub fn human(
                 out,
                 "  {}: {}",
                 p.paint(p.dim, name),
-                redactor.header(name, value)
+                shown(&redactor.header(name, value))
             )?;
         }
     } else if let Some(problem) = answer.body.problem().filter(|_| answer.body.is_present()) {
-        writeln!(out, "{}  {}", label(p, "body"), p.paint(p.bad, problem))?;
+        writeln!(
+            out,
+            "{}  {}",
+            label(p, "body"),
+            p.paint(p.bad, shown(&problem))
+        )?;
     }
     if let Some(location) = answer
         .header("location")
         .filter(|_| (300..400).contains(&answer.status))
     {
         let location = redactor.url(location);
-        writeln!(out, "{}  {}", label(p, "location"), location)?;
+        writeln!(out, "{}  {}", label(p, "location"), shown(&location))?;
     }
     if let Some(to) = &exchange.redirected_to {
         let to = redactor.url(to.as_str());
@@ -313,7 +318,7 @@ pub fn human(
             out,
             "{}  followed (307/308, same origin) to {}",
             label(p, "redirect"),
-            to
+            shown(&to)
         )?;
     }
 
@@ -365,16 +370,17 @@ fn etag_line(etag: Option<&str>, p: &Palette) -> String {
         EtagVerdict::Invalid | EtagVerdict::Missing => p.warn,
     };
     match etag {
-        Some(tag) => format!("{tag} {}", p.paint(style, format!("({verdict})"))),
+        Some(tag) => format!("{} {}", shown(tag), p.paint(style, format!("({verdict})"))),
         None => p.paint(style, "(missing)"),
     }
 }
 
-/// A JSON value as one short line: strings bare, everything else compact JSON.
+/// A JSON value as one short line: strings bare, everything else compact JSON; control
+/// characters escaped, as in all server text on this screen.
 fn scalar(value: &Value) -> String {
     match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => shown(s).into_owned(),
+        other => shown(&other.to_string()).into_owned(),
     }
 }
 
@@ -416,7 +422,7 @@ fn flags_table(
             }
             let value = item
                 .get("value")
-                .map(|v| ellipsize(&v.to_string(), 40))
+                .map(|v| ellipsize(&shown(&v.to_string()), 40))
                 .unwrap_or_else(|| "—".into());
             let variant = item
                 .get("variant")
@@ -477,12 +483,12 @@ fn streams_section(
             .map(scalar)
             .unwrap_or_else(|| "(no type)".into());
         let url = match report.streams.get(index).map(|s| &s.resolved) {
-            Some(Ok(url)) => redactor.url(url.as_str()).into_owned(),
-            Some(Err(why)) => format!("(unresolvable: {why})"),
+            Some(Ok(url)) => shown(&redactor.url(url.as_str())).into_owned(),
+            Some(Err(why)) => format!("(unresolvable: {})", shown(why)),
             None => "(unresolvable)".into(),
         };
         let delay = match entry.get("inactivityDelaySec") {
-            Some(v) => format!("inactivityDelaySec {v}"),
+            Some(v) => format!("inactivityDelaySec {}", shown(&v.to_string())),
             None => "inactivityDelaySec 120 (default)".into(),
         };
         let problems: Vec<Finding> = entry_checks(index, entry)
@@ -517,12 +523,16 @@ fn metadata_section(out: &mut dyn Write, p: &Palette, metadata: Option<&Value>) 
         return Ok(());
     };
     section(out, p, "metadata")?;
-    let width = object.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+    let width = object
+        .keys()
+        .map(|k| shown(k).chars().count())
+        .max()
+        .unwrap_or(0);
     for (key, value) in object {
         writeln!(
             out,
             "  {}  {}",
-            p.paint(p.key, pad(key, width)),
+            p.paint(p.key, pad(&shown(key), width)),
             ellipsize(&scalar(value), 60)
         )?;
     }
@@ -540,7 +550,7 @@ fn findings_section(out: &mut dyn Write, p: &Palette, findings: &[Finding]) -> i
             out,
             "  {level}  {}  {}",
             pad(finding.id, width),
-            finding.message
+            shown(&finding.message)
         )?;
     }
     let must = graded.iter().filter(|f| f.level == Level::Must).count();
