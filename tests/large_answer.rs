@@ -43,6 +43,8 @@ fn fetch_peak_rss(url: &str, extra: &[&str]) -> (i32, String, u64) {
     for var in CLEARED_ENV {
         command.env_remove(var);
     }
+    // Reaped below by `wait4`, which also gives its resource usage; `Child::wait` cannot.
+    #[allow(clippy::zombie_processes)]
     let child = command
         .args(["--color", "never", "fetch", url, "--timeout", "60s"])
         .args(extra)
