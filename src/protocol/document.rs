@@ -72,6 +72,24 @@ impl Document {
         }
     }
 
+    /// Whether the top level has that member (without building it).
+    pub fn has(&self, name: &str) -> bool {
+        match self {
+            Self::Tree(value) => value.get(name).is_some(),
+            Self::Bulk(bulk) => bulk.members.contains_key(name),
+        }
+    }
+
+    /// Whether both `flags` members are equal, compared item by item when they are arrays (so
+    /// neither is built whole); both absent counts as equal.
+    pub fn same_flags(&self, other: &Document) -> bool {
+        match (self.flags(), other.flags()) {
+            (Some(mine), Some(theirs)) => mine.len() == theirs.len() && mine.eq(theirs),
+            (None, None) => self.get(FLAGS) == other.get(FLAGS),
+            _ => false,
+        }
+    }
+
     /// The items of `flags`, when it is an array, each parsed as it is read.
     pub fn flags(&self) -> Option<Items<'_>> {
         match self {

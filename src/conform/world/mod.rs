@@ -82,7 +82,7 @@ pub struct World<'a> {
     /// The JSON body of the last bulk 200, for `eventStreams` and flags.
     last_bulk: Option<Document>,
     memory: HashMap<String, String>,
-    remembered_flags: HashMap<String, Value>,
+    remembered_flags: HashMap<String, Document>,
     stream: StreamState,
     /// A flag changed while the stream was open, so an event is due on it.
     changed_while_open: bool,

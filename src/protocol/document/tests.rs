@@ -52,6 +52,18 @@ fn documents_equal_the_tree_they_stand_for() {
 }
 
 #[test]
+fn flags_compare_item_by_item() {
+    let parse = |text: &str| Document::parse(text.to_owned()).unwrap();
+    let a = parse(r#"{"flags":[{"key":"a"},{"key":"b"}],"x":1}"#);
+    assert!(a.same_flags(&parse(r#"{"flags":[{"key":"a"}, {"key":"b"}]}"#)));
+    assert!(!a.same_flags(&parse(r#"{"flags":[{"key":"a"}]}"#)));
+    assert!(!a.same_flags(&parse(r#"{"flags":[{"key":"a"},{"key":"c"}]}"#)));
+    assert!(!a.same_flags(&parse(r#"{"flags":"no"}"#)));
+    assert!(parse(r#"{"flags":1}"#).same_flags(&parse(r#"{"flags":1}"#)));
+    assert!(a.has("flags") && a.has("x") && !a.has("y"));
+}
+
+#[test]
 fn a_bulk_answer_keeps_its_flags_as_text() {
     let document = Document::parse(SAMPLES[0].to_owned()).unwrap();
     assert!(matches!(document, Document::Bulk(_)));
