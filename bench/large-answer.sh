@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Peak memory of `ofrep fetch` (human and -o json) on one large bulk answer, before and after, in
-# the same run: a purpose-built server answers every POST with the same ~60 MB body (200,000
+# Peak memory of `ofrep fetch` (human and -o json) and `watch` on one large bulk answer (and,
+# with CONFORM=1, of one whole `conform` run), before and after, in the same run: a purpose-built server answers every POST with the same ~60 MB body (200,000
 # flags with metadata), and `/usr/bin/time -v` reports each run's maximum resident set size.
 #
 # BEFORE is a release binary of the build to compare with, e.g.
@@ -34,6 +34,7 @@ for i in range(n):
         "ticket": f"FF-{i}",
         "createdAt": 1700000000 + i,
         "rollout": (i % 100) / 100,
+        "tags": ["generated", "benchmark", f"group-{i % 13}"],
     }
     if i % 50 == 49:
         items.append({"key": f"flag-{i:06d}", "errorCode": "TARGETING_KEY_MISSING",
@@ -49,6 +50,17 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        path = self.path.split("?")[0]
+        if path != "/ofrep/v1/evaluate/flags":
+            # A single-flag (or any other) request: what a real server would answer.
+            key = path.rsplit("/", 1)[-1]
+            error = json.dumps({"key": key, "errorCode": "FLAG_NOT_FOUND"}).encode()
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(error)))
+            self.end_headers()
+            self.wfile.write(error)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("ETag", '"large-1"')
@@ -73,12 +85,12 @@ echo "server: $url, body $size bytes ($flags flags)"
 # One line per run: build, mode, max RSS in KiB, wall seconds.
 tsv="$out/large-answer.tsv"
 printf 'build\tmode\tmax_rss_kib\twall_s\n' >"$tsv"
-measure() { # build-name binary mode args...
-  local name=$1 bin=$2 mode=$3
-  shift 3
+measure() { # build-name mode binary command args...
+  local name=$1 mode=$2 bin=$3 command=$4
+  shift 4
   local log
   log=$(mktemp)
-  /usr/bin/time -v "$bin" --color never fetch "$url" "$@" >/dev/null 2>"$log" || true
+  /usr/bin/time -v "$bin" --color never "$command" "$url" "$@" >/dev/null 2>"$log" || true
   local rss wall
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log" | awk -F: '{print ($1*60)+$2}')
@@ -89,10 +101,21 @@ for _ in $(seq 1 "$runs"); do
   for mode in human json; do
     args=()
     [ "$mode" = json ] && args=(-o json)
-    measure before "$before" "$mode" "${args[@]}"
-    measure after "$after" "$mode" "${args[@]}"
+    measure before "$mode" "$before" fetch "${args[@]}"
+    measure after "$mode" "$after" fetch "${args[@]}"
+  done
+  # watch: the first answer, then polls of the same answer until the deadline (exit 1).
+  for build in before after; do
+    bin=$before
+    [ "$build" = after ] && bin=$after
+    measure "$build" watch "$bin" watch --deadline 3s --poll-interval 1s --until never=1
   done
 done
+# conform: the whole built-in suite once per build (slow: every scenario fetches the answer).
+if [ -n "${CONFORM:-}" ]; then
+  measure before conform "$before" conform --timeout 30s
+  measure after conform "$after" conform --timeout 30s
+fi
 
 python3 - "$tsv" "$size" <<'PY'
 import csv, statistics, sys
@@ -101,10 +124,12 @@ size = int(sys.argv[2])
 def med(build, mode, field):
     return statistics.median(float(r[field]) for r in rows if r["build"] == build and r["mode"] == mode)
 print(f"body: {size / 1e6:.1f} MB ({size / 2**20:.1f} MiB)")
-for mode in ("human", "json"):
+modes = [m for m in ("human", "json", "watch", "conform") if any(r["mode"] == m for r in rows)]
+for mode in modes:
     b, a = med("before", mode, "max_rss_kib") * 1024, med("after", mode, "max_rss_kib") * 1024
     bw, aw = med("before", mode, "wall_s"), med("after", mode, "wall_s")
-    print(f"fetch {mode:5}: peak RSS before {b / 2**20:7.1f} MiB ({b / size:4.1f}x body), "
+    name = {"human": "fetch", "json": "fetch -o json", "watch": "watch", "conform": "conform"}[mode]
+    print(f"{name:13}: peak RSS before {b / 2**20:7.1f} MiB ({b / size:4.1f}x body), "
           f"after {a / 2**20:7.1f} MiB ({a / size:4.1f}x body), after/before {a / b:.2f}; "
           f"wall before {bw:.2f} s, after {aw:.2f} s")
 PY
