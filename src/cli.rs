@@ -116,6 +116,12 @@ pub struct TargetArgs {
     /// The context's `targetingKey`.
     #[arg(long, value_name = "KEY")]
     pub targeting_key: Option<String>,
+
+    /// Follow a 307 or 308 redirect within the same origin (method, body and headers kept; no
+    /// Referer). Without it a redirect is reported, not followed, as curl does; a 301, 302 or 303
+    /// (which would turn the POST into a GET) and a redirect to another origin are always reported.
+    #[arg(short = 'L', long)]
+    pub location: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -15,6 +15,9 @@ const SECRET_HEADERS: &[&str] = &[
     "set-cookie",
 ];
 
+/// Header names whose values are URLs, shown as URLs are.
+const URL_HEADERS: &[&str] = &["location", "content-location"];
+
 /// Authorization schemes worth keeping visible; anything else is masked whole, in case the first
 /// word of a value is itself part of a secret.
 const KNOWN_SCHEMES: &[&str] = &["Bearer", "Basic", "Digest", "Token", "Negotiate"];
@@ -37,7 +40,11 @@ impl Redactor {
 
     /// A header value as it may be shown. The `Bearer`/`Basic` scheme stays visible because it
     /// helps debugging and is not secret.
+    /// A `Location` is a URL, and may carry a token in its query like any other.
     pub fn header<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
+        if URL_HEADERS.iter().any(|url| name.eq_ignore_ascii_case(url)) {
+            return self.url(value);
+        }
         if self.show_secrets || !Self::is_secret_header(name) {
             return Cow::Borrowed(value);
         }
@@ -60,19 +67,22 @@ impl Redactor {
             return Cow::Borrowed(text);
         }
         let mut out = Cow::Borrowed(text);
-        // userinfo: between "scheme://" and the first '@' before the path.
-        if let Some(scheme_end) = text.find("://") {
-            let authority_start = scheme_end + 3;
-            let authority_end = text[authority_start..]
-                .find(['/', '?', '#'])
-                .map_or(text.len(), |i| authority_start + i);
-            if let Some(at) = text[authority_start..authority_end].rfind('@') {
-                out = Cow::Owned(format!(
-                    "{}{MASK}{}",
-                    &text[..authority_start],
-                    &text[authority_start + at..]
-                ));
-            }
+        // userinfo: between "scheme://" (or "//", or the start of a URL given without a scheme,
+        // `user:pw@host/`) and the last '@' before the path.
+        let authority_start = match text.find("://") {
+            Some(scheme_end) => scheme_end + 3,
+            None if text.starts_with("//") => 2,
+            None => 0,
+        };
+        let authority_end = text[authority_start..]
+            .find(['/', '?', '#'])
+            .map_or(text.len(), |i| authority_start + i);
+        if let Some(at) = text[authority_start..authority_end].rfind('@') {
+            out = Cow::Owned(format!(
+                "{}{MASK}{}",
+                &text[..authority_start],
+                &text[authority_start + at..]
+            ));
         }
         if let Some(q) = out.find('?') {
             let fragment = out[q..].find('#').map(|f| q + f);
@@ -103,6 +113,10 @@ mod tests {
             R.header("Content-Type", "application/json"),
             "application/json"
         );
+        assert_eq!(
+            R.header("Location", "https://u:p@h.example/x?token=t"),
+            "https://<redacted>@h.example/x?<redacted>"
+        );
     }
 
     #[test]
@@ -121,6 +135,17 @@ mod tests {
             R.url("https://h.example/p?"),
             "https://h.example/p?<redacted>"
         );
+    }
+
+    #[test]
+    fn urls_without_a_scheme_lose_their_userinfo_too() {
+        assert_eq!(
+            R.url("user:pw@h.example/?t=sekrit"),
+            "<redacted>@h.example/?<redacted>"
+        );
+        assert_eq!(R.url("//u:p@h.example/x"), "//<redacted>@h.example/x");
+        assert_eq!(R.url("h.example/a@b"), "h.example/a@b");
+        assert_eq!(R.url("/events?token=x"), "/events?<redacted>");
     }
 
     #[test]

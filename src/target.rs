@@ -46,6 +46,8 @@ pub struct Resolved {
     pub headers: Vec<headers::Header>,
     pub timeout: Duration,
     pub context: Map<String, Value>,
+    /// `-L/--location`.
+    pub follow_redirects: bool,
     /// Problems that did not stop resolution (skipped OFREP_HEADERS entries).
     pub warnings: Vec<String>,
 }
@@ -57,6 +59,7 @@ impl Resolved {
             headers: self.headers.clone(),
             timeout: self.timeout,
             max_body,
+            follow_redirects: self.follow_redirects,
         }
     }
 }
@@ -120,6 +123,7 @@ pub fn resolve(args: &TargetArgs, env: &OfrepEnv) -> Result<Resolved, Error> {
         headers: headers::merge(env_headers, flag_headers),
         timeout,
         context,
+        follow_redirects: args.location,
         warnings,
     })
 }
@@ -156,6 +160,7 @@ mod tests {
             context: vec![],
             context_file: None,
             targeting_key: None,
+            location: false,
         }
     }
 

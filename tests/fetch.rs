@@ -207,8 +207,43 @@ fn exit_code_is_1_for_a_must_finding_or_an_error_status_and_0_for_a_should() {
     assert_eq!(fetch_json(&must.url(), &[]).code, 1);
     let should_only = Fixture::json("200 OK", &[], GOOD_BULK);
     assert_eq!(fetch_json(&should_only.url(), &[]).code, 0);
-    let unauthorized = Fixture::json("401 Unauthorized", &[], "{}");
-    assert_eq!(fetch_json(&unauthorized.url(), &[]).code, 1);
+    let not_found = Fixture::json("404 Not Found", &[], "{}");
+    assert_eq!(fetch_json(&not_found.url(), &[]).code, 1);
+}
+
+#[test]
+fn a_401_or_403_prints_the_answer_then_exits_2_saying_credentials_are_wanted() {
+    for status in ["401 Unauthorized", "403 Forbidden"] {
+        let server = Fixture::json(status, &[("WWW-Authenticate", "Bearer")], "{}");
+        let out = run(ofrep().args(["fetch", &server.url()]));
+        assert_eq!(out.code, 2, "{status}: {}{}", out.stdout, out.stderr);
+        assert!(out.stdout.contains(status), "{}", out.stdout);
+        assert!(
+            out.stderr
+                .contains("it wants credentials, and none were sent"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .contains("hint: pass them with -H 'Authorization: Bearer …'")
+                && out.stderr.contains("OFREP_HEADERS"),
+            "{}",
+            out.stderr
+        );
+        let json = fetch_json(&server.url(), &[]);
+        assert_eq!(json.code, 2);
+        assert_eq!(json.json()["status"].as_u64(), status[..3].parse().ok());
+
+        let sent = run(ofrep().args(["fetch", &server.url(), "-H", "X-API-Key: k-1"]));
+        assert_eq!(sent.code, 2);
+        assert!(
+            sent.stderr.contains("did not accept the credentials sent"),
+            "{}",
+            sent.stderr
+        );
+        assert!(!sent.stderr.contains("k-1"), "{}", sent.stderr);
+    }
 }
 
 #[test]

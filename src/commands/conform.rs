@@ -108,12 +108,14 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
 }
 
 /// `--trigger-url` is used as given: only checked for being an http(s) URL.
+/// Validates `--trigger-url`; errors echo it redacted, as every URL is (it may carry a token).
 fn trigger_url(text: &str) -> Result<url::Url, Error> {
+    let shown = crate::redact::Redactor::default().url(text).into_owned();
     let url = url::Url::parse(text)
-        .map_err(|e| Error::usage(format!("--trigger-url `{text}` is not a URL ({e})")))?;
+        .map_err(|e| Error::usage(format!("--trigger-url `{shown}` is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::usage(format!(
-            "--trigger-url `{text}` is not an http:// or https:// URL"
+            "--trigger-url `{shown}` is not an http:// or https:// URL"
         )));
     }
     Ok(url)

@@ -36,10 +36,13 @@ pub async fn first_request(env: &RunEnv, auth_required: bool) -> Result<Option<b
             !env.client.config().headers.is_empty(),
         ));
     }
-    let body = probe.answer.body.json().cloned().unwrap_or_default();
-    Ok(Some(event_streams::entries(&body, &env.base).iter().any(
-        |entry| entry.kind.as_deref() == Some("sse") && entry.resolved.is_ok(),
-    )))
+    // Only `eventStreams` is read: the answer itself is not copied (it may be tens of MB).
+    let streams = probe.answer.body.json().and_then(|b| b.get("eventStreams"));
+    Ok(Some(
+        event_streams::entries_of(streams.as_deref(), &env.base)
+            .iter()
+            .any(|entry| entry.kind.as_deref() == Some("sse") && entry.resolved.is_ok()),
+    ))
 }
 
 /// Whether a failed request took (about) the whole timeout: the client gave up waiting, rather

@@ -1,7 +1,7 @@
 //! What a server answered, in a form the checks can read: status, headers, and the body already
 //! classified (empty, JSON, not JSON, not UTF-8, cut short).
 
-use serde_json::Value;
+use super::document::Document;
 
 /// Which OFREP endpoint a request went to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +36,7 @@ const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANU
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
     Empty,
-    Json(Value),
+    Json(Document),
     /// UTF-8 text that is not JSON; `reason` says where parsing stopped.
     NotJson {
         reason: String,
@@ -54,27 +54,32 @@ pub enum Body {
 
 impl Body {
     pub fn classify(bytes: &[u8]) -> Self {
+        Self::classify_owned(bytes.to_vec())
+    }
+
+    /// The same, keeping the bytes: a large bulk answer is held as its text, not as a tree.
+    pub fn classify_owned(bytes: Vec<u8>) -> Self {
         if bytes.is_empty() {
             return Self::Empty;
         }
         // A UTF-8 BOM is not JSON text either (RFC 8259 §8.1 forbids sending one).
-        let text = match std::str::from_utf8(bytes) {
+        let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {
                 return Self::NotUtf8 {
-                    valid_up_to: e.valid_up_to(),
+                    valid_up_to: e.utf8_error().valid_up_to(),
                 };
             }
         };
-        match serde_json::from_str(text) {
-            Ok(value) => Self::Json(value),
+        match Document::parse(text) {
+            Ok(document) => Self::Json(document),
             Err(e) => Self::NotJson {
                 reason: format!("{e}"),
             },
         }
     }
 
-    pub fn json(&self) -> Option<&Value> {
+    pub fn json(&self) -> Option<&Document> {
         match self {
             Self::Json(value) => Some(value),
             _ => None,
@@ -134,8 +139,10 @@ mod tests {
     fn bodies_are_classified() {
         assert_eq!(Body::classify(b""), Body::Empty);
         assert_eq!(
-            Body::classify(b"{\"flags\":[]}"),
-            Body::Json(serde_json::json!({"flags": []}))
+            Body::classify(b"{\"flags\":[]}")
+                .json()
+                .map(Document::to_value),
+            Some(serde_json::json!({"flags": []}))
         );
         assert!(matches!(
             Body::classify(b"{\"flags\":["),

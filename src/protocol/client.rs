@@ -9,6 +9,7 @@ use url::Url;
 
 use super::answer::{Answer, Body, Endpoint};
 use super::headers::Header;
+use super::redirect;
 use crate::error::{Error, root_cause};
 use crate::redact::Redactor;
 
@@ -23,6 +24,8 @@ pub struct ClientConfig {
     pub headers: Vec<Header>,
     pub timeout: Duration,
     pub max_body: u64,
+    /// `-L`: follow a 307/308 within the same origin (see [`super::redirect`]).
+    pub follow_redirects: bool,
 }
 
 /// One evaluation request.
@@ -72,6 +75,8 @@ pub struct Exchange {
     /// The status line's reason phrase, e.g. `Not Modified`.
     pub reason: &'static str,
     pub elapsed: Duration,
+    /// Where the answer came from when `-L` followed a redirect to get it.
+    pub redirected_to: Option<Url>,
 }
 
 impl Exchange {
@@ -88,6 +93,12 @@ impl Exchange {
                 .iter()
                 .map(|(n, v)| format!("> {n}: {}", redactor.header(n, v))),
         );
+        if let Some(to) = &self.redirected_to {
+            lines.push(format!(
+                "* followed a redirect (same origin) to {}",
+                redactor.url(to.as_str())
+            ));
+        }
         lines.push(format!("< {} {}", self.answer.status, self.reason));
         lines.extend(
             self.answer
@@ -114,6 +125,7 @@ pub struct RawExchange {
     /// Why the body ended early, when it did.
     pub cut_short: Option<String>,
     pub elapsed: Duration,
+    pub redirected_to: Option<Url>,
 }
 
 impl RawExchange {
@@ -132,7 +144,7 @@ impl RawExchange {
                 received: self.bytes.len(),
                 cause,
             },
-            None => Body::classify(&self.bytes),
+            None => Body::classify_owned(self.bytes),
         };
         Exchange {
             method: self.method,
@@ -146,6 +158,7 @@ impl RawExchange {
             },
             reason: self.reason,
             elapsed: self.elapsed,
+            redirected_to: self.redirected_to,
         }
     }
 }
@@ -170,10 +183,14 @@ impl Client {
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .user_agent(concat!("ofrep/", env!("CARGO_PKG_VERSION")))
+            .redirect(redirect::policy(config.follow_redirects))
+            .referer(false)
             .build()
             .map_err(setup_failed)?;
         let stream_http = reqwest::Client::builder()
             .connect_timeout(config.timeout)
+            .redirect(redirect::policy(config.follow_redirects))
+            .referer(false)
             .build()
             .map_err(setup_failed)?;
         Ok(Self {
@@ -278,6 +295,7 @@ impl Client {
         let mut response = builder.send().await.map_err(|e| self.describe(&e, &url))?;
         let status = response.status();
         let response_headers = header_pairs(response.headers());
+        let redirected_to = Some(response.url().clone()).filter(|answered| *answered != url);
 
         // Sized from Content-Length (within the cap) so a large answer is not copied while the
         // buffer doubles; a lying length costs address space, not memory, until it is written.
@@ -322,6 +340,7 @@ impl Client {
             bytes,
             cut_short,
             elapsed: started.elapsed(),
+            redirected_to,
         })
     }
 
@@ -329,9 +348,11 @@ impl Client {
         Redactor::default().url(url.as_str()).into_owned()
     }
 
-    /// Turns a transport error into an error a person can act on. The URL is always redacted:
-    /// errors are printed even when nothing else is.
+    /// Turns a transport error into an error a person can act on, naming the URL that failed
+    /// (after a redirect, not the one first asked). The URL is always redacted: errors are
+    /// printed even when nothing else is.
     fn describe(&self, error: &reqwest::Error, url: &Url) -> Error {
+        let url = error.url().unwrap_or(url);
         let shown = self.redacted(url);
         let cause = root_cause(error);
         let address = url
@@ -341,6 +362,10 @@ impl Client {
         if error.is_timeout() {
             return Error::network(format!("{shown} did not answer within {}", humantime::format_duration(self.config.timeout)))
                 .with_hint("raise the limit with --timeout (or OFREP_TIMEOUT_MS), or check that the server is healthy");
+        }
+        if error.is_redirect() {
+            return Error::network(format!("following redirects from {shown} failed: {cause}"))
+                .with_hint("the server sends its clients in circles: check its redirects, or give the final URL as the base URL");
         }
         let lower = cause.to_ascii_lowercase();
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
@@ -382,9 +407,13 @@ pub fn base_url(text: &str) -> Result<Url, Error> {
             .with_hint("give the base URL, e.g. https://flags.example.com")
     })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::usage(format!(
-            "`{shown}` is not an http:// or https:// URL"
-        )));
+        let error = Error::usage(format!("`{shown}` is not an http:// or https:// URL"));
+        // `user:pw@host/` parses with `user` as its scheme.
+        return Err(if text.contains("://") {
+            error
+        } else {
+            error.with_hint("give the scheme too, e.g. https://flags.example.com")
+        });
     }
     if let Some(at) = url.path().find("/ofrep/") {
         let base = format!(
@@ -405,55 +434,4 @@ pub fn base_url(text: &str) -> Result<Url, Error> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_urls_are_normalised_to_end_in_a_slash() {
-        assert_eq!(
-            base_url("http://127.0.0.1:8016").unwrap().as_str(),
-            "http://127.0.0.1:8016/"
-        );
-        assert_eq!(
-            base_url("https://h.example/prefix").unwrap().as_str(),
-            "https://h.example/prefix/"
-        );
-    }
-
-    #[test]
-    fn bad_base_urls_are_usage_errors_naming_what_was_given() {
-        let err = base_url("flags.example.com").unwrap_err();
-        assert!(err.to_string().contains("flags.example.com"), "{err}");
-        assert!(base_url("ftp://h.example/").is_err());
-        let err = base_url("http://h.example/ofrep/v1/evaluate/flags").unwrap_err();
-        assert_eq!(
-            err.hint(),
-            Some("give the base URL, the part before /ofrep: http://h.example/")
-        );
-    }
-
-    #[test]
-    fn a_bad_base_url_never_echoes_its_query() {
-        let err = base_url("ftp://h.example/?token=sekrit").unwrap_err();
-        assert!(!err.to_string().contains("sekrit"), "{err}");
-    }
-
-    #[test]
-    fn request_urls_keep_the_base_path_and_add_query_parameters() {
-        let client = Client::new(ClientConfig {
-            base: base_url("http://127.0.0.1:1/api").unwrap(),
-            headers: vec![],
-            timeout: Duration::from_secs(1),
-            max_body: 1,
-        })
-        .unwrap();
-        let mut request = Request::new(Endpoint::Bulk, Map::new());
-        request
-            .query
-            .push(("flagConfigEtag".into(), "\"a b\"".into()));
-        assert_eq!(
-            client.url_for(&request).unwrap().as_str(),
-            "http://127.0.0.1:1/api/ofrep/v1/evaluate/flags?flagConfigEtag=%22a+b%22"
-        );
-    }
-}
+mod tests;

@@ -17,7 +17,12 @@ pub struct EventStream {
 
 /// Every entry of `eventStreams` in the body (none when absent or not an array).
 pub fn entries(body: &Value, base: &Url) -> Vec<EventStream> {
-    let Some(list) = body.get("eventStreams").and_then(Value::as_array) else {
+    entries_of(body.get("eventStreams"), base)
+}
+
+/// Every entry of an `eventStreams` value (none when absent or not an array).
+pub fn entries_of(event_streams: Option<&Value>, base: &Url) -> Vec<EventStream> {
+    let Some(list) = event_streams.and_then(Value::as_array) else {
         return vec![];
     };
     list.iter()

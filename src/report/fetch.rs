@@ -3,17 +3,21 @@
 
 use std::io::{self, Write};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::{Palette, Ui, ellipsize, millis, pad};
+use super::{Palette, Ui, ellipsize, millis, pad, shown};
 use crate::cli::OutputFormat;
-use crate::protocol::answer::{Body, Endpoint};
+use crate::protocol::answer::Endpoint;
 use crate::protocol::checks::entry_checks;
 use crate::protocol::client::Exchange;
+use crate::protocol::document::Document;
 use crate::protocol::etag::EtagVerdict;
 use crate::protocol::event_streams::EventStream;
 use crate::protocol::finding::{Finding, Level};
 use crate::redact::Redactor;
+
+mod json;
+pub use json::json;
 
 /// Response headers worth showing in the summary and the JSON document.
 const NOTABLE_HEADERS: &[&str] = &[
@@ -25,6 +29,7 @@ const NOTABLE_HEADERS: &[&str] = &[
     "vary",
     "retry-after",
     "www-authenticate",
+    "location",
     "access-control-allow-origin",
     "access-control-expose-headers",
 ];
@@ -45,7 +50,7 @@ impl FetchReport {
             && !self.findings.iter().any(|f| f.level == Level::Must)
     }
 
-    fn body(&self) -> Option<&Value> {
+    fn body(&self) -> Option<&Document> {
         self.exchange.answer.body.json()
     }
 }
@@ -82,118 +87,6 @@ impl<'a> Reporter<'a> {
     }
 }
 
-/// The JSON document. Shapes only ever gain fields.
-pub fn json(report: &FetchReport, redactor: &Redactor) -> Value {
-    let exchange = &report.exchange;
-    let answer = &exchange.answer;
-    let body = report.body();
-    let (endpoint, flag) = match &answer.endpoint {
-        Endpoint::Bulk => ("bulk", Value::Null),
-        Endpoint::Single { key } => ("single", Value::String(key.clone())),
-    };
-    let request_headers: Map<String, Value> = exchange
-        .request_headers
-        .iter()
-        .map(|(n, v)| (n.clone(), Value::String(redactor.header(n, v).into_owned())))
-        .collect();
-    let headers: Map<String, Value> = answer
-        .headers
-        .iter()
-        .filter(|(n, _)| NOTABLE_HEADERS.contains(&n.as_str()))
-        .map(|(n, v)| (n.clone(), Value::String(redactor.header(n, v).into_owned())))
-        .collect();
-    let flags = match (&answer.endpoint, answer.status, body) {
-        (Endpoint::Bulk, 200, Some(b)) => b.get("flags").cloned().unwrap_or(Value::Null),
-        (Endpoint::Single { .. }, 200, Some(b)) => Value::Array(vec![b.clone()]),
-        _ => Value::Null,
-    };
-    let event_streams = match body.and_then(|b| b.get("eventStreams")) {
-        Some(Value::Array(list)) => Value::Array(
-            list.iter()
-                .enumerate()
-                .map(|(index, entry)| stream_json(entry, report.streams.get(index), redactor))
-                .collect(),
-        ),
-        Some(other) => other.clone(),
-        None => Value::Null,
-    };
-    let metadata = match (answer.status, body) {
-        (200, Some(b)) => b.get("metadata").cloned().unwrap_or(Value::Null),
-        _ => Value::Null,
-    };
-    let error = match (answer.status, body) {
-        (200 | 304, _) | (_, None) => Value::Null,
-        (_, Some(b)) => b.clone(),
-    };
-    json!({
-        "url": redactor.url(exchange.url.as_str()),
-        "request": {
-            "method": exchange.method,
-            "endpoint": endpoint,
-            "flag": flag,
-            "context": report.context,
-            "headers": request_headers,
-        },
-        "status": answer.status,
-        "reason": exchange.reason,
-        "elapsedMs": crate::units::millis(exchange.elapsed),
-        "etag": answer.etag(),
-        "etagVerdict": etag_verdict_id(EtagVerdict::of(answer.etag())),
-        "headers": headers,
-        "body": body_json(&answer.body),
-        "flags": flags,
-        "eventStreams": event_streams,
-        "metadata": metadata,
-        "error": error,
-        "findings": report.findings,
-        "passed": report.passed(),
-    })
-}
-
-fn etag_verdict_id(verdict: EtagVerdict) -> &'static str {
-    match verdict {
-        EtagVerdict::Strong => "strong",
-        EtagVerdict::Weak => "weak",
-        EtagVerdict::Invalid => "invalid",
-        EtagVerdict::Missing => "missing",
-    }
-}
-
-fn body_json(body: &Body) -> Value {
-    let kind = match body {
-        Body::Empty => "empty",
-        Body::Json(_) => "json",
-        Body::NotJson { .. } => "notJson",
-        Body::NotUtf8 { .. } => "notUtf8",
-        Body::Truncated { .. } => "truncated",
-    };
-    json!({ "kind": kind, "problem": body.problem().filter(|_| !matches!(body, Body::Empty)) })
-}
-
-/// One `eventStreams` entry as received, its URL fields redacted, plus `resolvedUrl`.
-fn stream_json(entry: &Value, resolved: Option<&EventStream>, redactor: &Redactor) -> Value {
-    let mut entry = entry.clone();
-    if let Some(object) = entry.as_object_mut() {
-        redact_string_field(object, "url", redactor);
-        if let Some(endpoint) = object.get_mut("endpoint").and_then(Value::as_object_mut) {
-            redact_string_field(endpoint, "requestUri", redactor);
-            redact_string_field(endpoint, "origin", redactor);
-        }
-        let resolved_url = resolved
-            .and_then(|s| s.resolved.as_ref().ok())
-            .map(|url| Value::String(redactor.url(url.as_str()).into_owned()))
-            .unwrap_or(Value::Null);
-        object.insert("resolvedUrl".to_owned(), resolved_url);
-    }
-    entry
-}
-
-fn redact_string_field(object: &mut Map<String, Value>, field: &str, redactor: &Redactor) {
-    if let Some(Value::String(text)) = object.get_mut(field) {
-        *text = redactor.url(text).into_owned();
-    }
-}
-
 /// The human screen.
 pub fn human(
     report: &FetchReport,
@@ -211,7 +104,7 @@ pub fn human(
         out,
         "{} {}",
         p.paint(p.strong, &exchange.method),
-        redactor.url(exchange.url.as_str())
+        shown(&redactor.url(exchange.url.as_str()))
     )?;
     let status = format!("{} {}", answer.status, exchange.reason);
     let note = if answer.status == 304 {
@@ -226,7 +119,7 @@ pub fn human(
         millis(exchange.elapsed)
     )?;
     let context = serde_json::to_string(&report.context).unwrap_or_default();
-    writeln!(out, "{}  {context}", label(p, "context"))?;
+    writeln!(out, "{}  {}", label(p, "context"), shown(&context))?;
     writeln!(out, "{}  {}", label(p, "etag"), etag_line(answer.etag(), p))?;
 
     if answer.status == 304 {
@@ -236,31 +129,58 @@ pub fn human(
                 out,
                 "  {}: {}",
                 p.paint(p.dim, name),
-                redactor.header(name, value)
+                shown(&redactor.header(name, value))
             )?;
         }
     } else if let Some(problem) = answer.body.problem().filter(|_| answer.body.is_present()) {
-        writeln!(out, "{}  {}", label(p, "body"), p.paint(p.bad, problem))?;
+        writeln!(
+            out,
+            "{}  {}",
+            label(p, "body"),
+            p.paint(p.bad, shown(&problem))
+        )?;
+    }
+    if let Some(location) = answer
+        .header("location")
+        .filter(|_| (300..400).contains(&answer.status))
+    {
+        let location = redactor.url(location);
+        writeln!(out, "{}  {}", label(p, "location"), shown(&location))?;
+    }
+    if let Some(to) = &exchange.redirected_to {
+        let to = redactor.url(to.as_str());
+        writeln!(
+            out,
+            "{}  followed (307/308, same origin) to {}",
+            label(p, "redirect"),
+            shown(&to)
+        )?;
     }
 
     match (answer.status, &answer.endpoint, report.body()) {
         (200, Endpoint::Bulk, Some(body)) => {
-            if let Some(items) = body.get("flags").and_then(Value::as_array) {
+            if let Some(items) = body.flags() {
                 flags_table(out, p, items)?;
             }
-            streams_section(out, p, body, report, redactor)?;
-            metadata_section(out, p, body.get("metadata"))?;
+            streams_section(
+                out,
+                p,
+                body.get("eventStreams").as_deref(),
+                report,
+                redactor,
+            )?;
+            metadata_section(out, p, body.get("metadata").as_deref())?;
         }
         (200, Endpoint::Single { .. }, Some(body)) => {
-            flags_table(out, p, std::slice::from_ref(body))?;
-            metadata_section(out, p, body.get("metadata"))?;
+            flags_table(out, p, std::iter::once(body.tree().into_owned()))?;
+            metadata_section(out, p, body.get("metadata").as_deref())?;
         }
         (200 | 304, _, _) => {}
         (_, _, Some(body)) => {
             section(out, p, "error")?;
             for field in ["key", "errorCode", "errorDetails"] {
                 if let Some(value) = body.get(field) {
-                    writeln!(out, "  {}  {}", pad(field, 12), scalar(value))?;
+                    writeln!(out, "  {}  {}", pad(field, 12), scalar(&value))?;
                 }
             }
         }
@@ -285,16 +205,17 @@ fn etag_line(etag: Option<&str>, p: &Palette) -> String {
         EtagVerdict::Invalid | EtagVerdict::Missing => p.warn,
     };
     match etag {
-        Some(tag) => format!("{tag} {}", p.paint(style, format!("({verdict})"))),
+        Some(tag) => format!("{} {}", shown(tag), p.paint(style, format!("({verdict})"))),
         None => p.paint(style, "(missing)"),
     }
 }
 
-/// A JSON value as one short line: strings bare, everything else compact JSON.
+/// A JSON value as one short line: strings bare, everything else compact JSON; control
+/// characters escaped, as in all server text on this screen.
 fn scalar(value: &Value) -> String {
     match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => shown(s).into_owned(),
+        other => shown(&other.to_string()).into_owned(),
     }
 }
 
@@ -311,9 +232,12 @@ fn value_type(item: &Value) -> &'static str {
     }
 }
 
-fn flags_table(out: &mut dyn Write, p: &Palette, items: &[Value]) -> io::Result<()> {
+fn flags_table(
+    out: &mut dyn Write,
+    p: &Palette,
+    items: impl Iterator<Item = Value>,
+) -> io::Result<()> {
     let mut rows: Vec<[String; 5]> = items
-        .iter()
         .map(|item| {
             let key = item
                 .get("key")
@@ -333,14 +257,14 @@ fn flags_table(out: &mut dyn Write, p: &Palette, items: &[Value]) -> io::Result<
             }
             let value = item
                 .get("value")
-                .map(|v| ellipsize(&v.to_string(), 40))
+                .map(|v| ellipsize(&shown(&v.to_string()), 40))
                 .unwrap_or_else(|| "—".into());
             let variant = item
                 .get("variant")
                 .map(scalar)
                 .unwrap_or_else(|| "—".into());
             let reason = item.get("reason").map(scalar).unwrap_or_else(|| "—".into());
-            [key, value, value_type(item).into(), variant, reason]
+            [key, value, value_type(&item).into(), variant, reason]
         })
         .collect();
     rows.sort_by(|a, b| a[0].cmp(&b[0]));
@@ -375,11 +299,11 @@ fn flags_table(out: &mut dyn Write, p: &Palette, items: &[Value]) -> io::Result<
 fn streams_section(
     out: &mut dyn Write,
     p: &Palette,
-    body: &Value,
+    event_streams: Option<&Value>,
     report: &FetchReport,
     redactor: &Redactor,
 ) -> io::Result<()> {
-    let Some(list) = body.get("eventStreams").and_then(Value::as_array) else {
+    let Some(list) = event_streams.and_then(Value::as_array) else {
         section(out, p, "event streams")?;
         return writeln!(
             out,
@@ -394,12 +318,12 @@ fn streams_section(
             .map(scalar)
             .unwrap_or_else(|| "(no type)".into());
         let url = match report.streams.get(index).map(|s| &s.resolved) {
-            Some(Ok(url)) => redactor.url(url.as_str()).into_owned(),
-            Some(Err(why)) => format!("(unresolvable: {why})"),
+            Some(Ok(url)) => shown(&redactor.url(url.as_str())).into_owned(),
+            Some(Err(why)) => format!("(unresolvable: {})", shown(why)),
             None => "(unresolvable)".into(),
         };
         let delay = match entry.get("inactivityDelaySec") {
-            Some(v) => format!("inactivityDelaySec {v}"),
+            Some(v) => format!("inactivityDelaySec {}", shown(&v.to_string())),
             None => "inactivityDelaySec 120 (default)".into(),
         };
         let problems: Vec<Finding> = entry_checks(index, entry)
@@ -434,12 +358,16 @@ fn metadata_section(out: &mut dyn Write, p: &Palette, metadata: Option<&Value>) 
         return Ok(());
     };
     section(out, p, "metadata")?;
-    let width = object.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+    let width = object
+        .keys()
+        .map(|k| shown(k).chars().count())
+        .max()
+        .unwrap_or(0);
     for (key, value) in object {
         writeln!(
             out,
             "  {}  {}",
-            p.paint(p.key, pad(key, width)),
+            p.paint(p.key, pad(&shown(key), width)),
             ellipsize(&scalar(value), 60)
         )?;
     }
@@ -457,7 +385,7 @@ fn findings_section(out: &mut dyn Write, p: &Palette, findings: &[Finding]) -> i
             out,
             "  {level}  {}  {}",
             pad(finding.id, width),
-            finding.message
+            shown(&finding.message)
         )?;
     }
     let must = graded.iter().filter(|f| f.level == Level::Must).count();

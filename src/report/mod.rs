@@ -9,6 +9,8 @@ pub mod watch;
 
 pub use ui::Ui;
 
+use std::borrow::Cow;
+
 use anstyle::{AnsiColor, Style};
 
 use crate::protocol::finding::Level;
@@ -62,6 +64,25 @@ impl Palette {
     }
 }
 
+/// Text that came from a server, made safe for a terminal: every control character (C0, DEL,
+/// C1: ESC among them, which would let a server move the cursor, recolour or retitle the
+/// terminal) is written as `\u{1b}`; printable Unicode is kept. Applied to every server-supplied
+/// string in human output and `-v` lines, whether or not colour is on; JSON escapes on its own.
+pub fn shown(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Pads `text` to `width` characters (not bytes: keys and values may be any Unicode).
 pub fn pad(text: &str, width: usize) -> String {
     let len = text.chars().count();
@@ -99,6 +120,17 @@ mod tests {
                 .paint(Palette::new(true).bad, "x")
                 .contains('\u{1b}')
         );
+    }
+
+    #[test]
+    fn server_text_loses_its_control_characters_but_keeps_unicode() {
+        assert_eq!(shown("plain é ✓"), "plain é ✓");
+        assert_eq!(shown("a\u{1b}[31mred"), "a\\u{1b}[31mred");
+        assert_eq!(
+            shown("bell\u{7}\u{7f}\u{9b}\n"),
+            "bell\\u{7}\\u{7f}\\u{9b}\\u{a}"
+        );
+        assert!(matches!(shown("ok"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use super::Palette;
+use super::{Palette, shown};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::redact::Redactor;
 use crate::term::{self, Environment};
@@ -38,15 +38,20 @@ impl Ui {
         }
     }
 
-    /// `warning: ...` on stderr.
+    /// `warning: ...` on stderr; control characters in it are escaped (it may quote a server).
     pub fn warn(&self, message: &str) {
-        eprintln!("{} {message}", self.err.paint(self.err.warn, "warning:"));
+        eprintln!(
+            "{} {}",
+            self.err.paint(self.err.warn, "warning:"),
+            shown(message)
+        );
     }
 
-    /// A verbose line on stderr, only with `-v`.
+    /// A verbose line on stderr, only with `-v`. Its control characters are escaped: request and
+    /// response lines carry the server's header values.
     pub fn trace(&self, line: &str) {
         if self.verbose {
-            eprintln!("{}", self.err.paint(self.err.dim, line));
+            eprintln!("{}", self.err.paint(self.err.dim, shown(line)));
         }
     }
 }

@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::{Outcome, StepError, World, fail, passes_if_present, subjects};
 use crate::protocol::checks;
+use crate::protocol::document::Document;
 use crate::protocol::etag::{EntityTag, EtagVerdict};
 use crate::protocol::wire;
 
@@ -37,8 +36,7 @@ impl World<'_> {
 
     pub(super) fn remember_first_flag_key(&mut self, name: &str) -> Outcome {
         let key = self.last_flags().and_then(|f| {
-            f.as_array()?
-                .iter()
+            f.flags()?
                 .find_map(|i| i.get("key")?.as_str().map(str::to_owned))
         });
         match key {
@@ -197,10 +195,17 @@ impl World<'_> {
 
     pub(super) fn body_field(&self, path: &str, value: &str) -> Result<Outcome, StepError> {
         let expected = crate::protocol::context::parse_value(&self.substitute(value)?);
-        let body = self.last()?.answer.body.json().cloned();
-        let found = body
-            .as_ref()
-            .and_then(|b| path.split('.').try_fold(b, |v, key| v.get(key)));
+        // The first name is looked up in the document, so only that member is ever built.
+        let body = self.last()?.answer.body.json();
+        let (first, rest) = match path.split_once('.') {
+            Some((first, rest)) => (first, Some(rest)),
+            None => (path, None),
+        };
+        let member = body.and_then(|b| b.get(first));
+        let found = member.as_deref().and_then(|m| match rest {
+            None => Some(m),
+            Some(rest) => rest.split('.').try_fold(m, |v, key| v.get(key)),
+        });
         Ok(match found {
             Some(actual) if *actual == expected => Outcome::Pass,
             Some(actual) => fail(format!("`{path}` = {expected}"), actual.to_string()),
@@ -219,10 +224,13 @@ impl World<'_> {
                 .ok_or_else(|| StepError::NoFlagsRemembered {
                     name: name.to_owned(),
                 })?;
-        let current = self.last_bulk.as_ref().and_then(|b| b.get("flags"));
+        let same = self
+            .last_bulk
+            .as_ref()
+            .is_some_and(|current| current.has("flags") && current.same_flags(remembered));
         Ok(match status {
             200 => Outcome::Pass,
-            304 if current == Some(remembered) => Outcome::Pass,
+            304 if same => Outcome::Pass,
             other => fail(
                 "200, since this context's flags differ from the ones that ETag was for",
                 other.to_string(),
@@ -230,14 +238,16 @@ impl World<'_> {
         })
     }
 
-    fn last_flags(&self) -> Option<Value> {
+    /// The last 200 body, when it has `flags`: kept as a document (a large answer's flags are
+    /// compared item by item, never held as a tree).
+    fn last_flags(&self) -> Option<Document> {
         self.last
             .as_ref()
             .filter(|e| e.answer.status == 200)?
             .answer
             .body
-            .json()?
-            .get("flags")
+            .json()
+            .filter(|body| body.has("flags"))
             .cloned()
     }
 

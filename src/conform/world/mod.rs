@@ -20,6 +20,7 @@ use url::Url;
 
 use super::steps::Action;
 use crate::protocol::client::{Client, Exchange};
+use crate::protocol::document::Document;
 use crate::protocol::finding::Finding;
 use crate::redact::Redactor;
 use crate::sse::parser::Event;
@@ -98,9 +99,9 @@ pub struct World<'a> {
     /// The body the last request sent, to replay it on the wire.
     last_body: Vec<u8>,
     /// The JSON body of the last bulk 200, for `eventStreams` and flags.
-    last_bulk: Option<Value>,
+    last_bulk: Option<Document>,
     memory: HashMap<String, String>,
-    remembered_flags: HashMap<String, Value>,
+    remembered_flags: HashMap<String, Document>,
     stream: StreamState,
     /// A flag changed while the stream was open, so an event is due on it.
     changed_while_open: bool,

@@ -256,7 +256,8 @@ impl World<'_> {
             .last_bulk
             .as_ref()
             .ok_or(NoStreamUrl::BeforeAnyBulkAnswer)?;
-        let entries = event_streams::entries(body, &self.env.base);
+        let entries =
+            event_streams::entries_of(body.get("eventStreams").as_deref(), &self.env.base);
         if entries.is_empty() {
             return Err(NoStreamUrl::EventStreamsMissing);
         }

@@ -45,28 +45,25 @@ pub(super) fn in_answer(id: &str, answer: &Answer) -> Option<String> {
     }
 }
 
-/// The evaluations in an answer: the body of a single-flag 200, the `flags` of a bulk 200.
-fn evaluations(answer: &Answer) -> Vec<&Value> {
+/// Whether any evaluation in the answer (the body of a single-flag 200, an item of a bulk 200's
+/// `flags`) passes `test`. Bulk items are parsed one at a time, never all at once.
+fn any_evaluation(answer: &Answer, test: impl Fn(&Value) -> bool) -> bool {
     if answer.status != 200 {
-        return Vec::new();
+        return false;
     }
     let Some(body) = answer.body.json() else {
-        return Vec::new();
+        return false;
     };
     match answer.endpoint {
-        Endpoint::Single { .. } => vec![body],
+        Endpoint::Single { .. } => test(&body.tree()),
         Endpoint::Bulk => body
-            .get("flags")
-            .and_then(Value::as_array)
-            .map(|items| items.iter().collect())
-            .unwrap_or_default(),
+            .flags()
+            .is_some_and(|mut items| items.any(|item| test(&item))),
     }
 }
 
 fn in_evaluations(answer: &Answer, field: &str, otherwise: &str) -> Option<String> {
-    let found = evaluations(answer)
-        .iter()
-        .any(|evaluation| evaluation.get(field).is_some());
+    let found = any_evaluation(answer, |evaluation| evaluation.get(field).is_some());
     (!found).then(|| otherwise.to_owned())
 }
 
@@ -78,9 +75,8 @@ fn metadata(answer: &Answer) -> Option<String> {
             .body
             .json()
             .is_some_and(|body| body.get("metadata").is_some());
-    let on_an_evaluation = evaluations(answer)
-        .iter()
-        .any(|evaluation| evaluation.get("metadata").is_some());
+    let on_an_evaluation =
+        any_evaluation(answer, |evaluation| evaluation.get("metadata").is_some());
     (!on_the_set && !on_an_evaluation).then(|| "the answer has no `metadata`".into())
 }
 

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::evaluation;
 use crate::protocol::answer::Answer;
+use crate::protocol::document::Document;
 use crate::protocol::etag::EtagVerdict;
 use crate::protocol::finding::Finding;
 
@@ -17,18 +18,18 @@ pub fn shape(answer: &Answer) -> Vec<Finding> {
     let Some(body) = answer.body.json() else {
         return vec![];
     };
-    let Some(object) = body.as_object() else {
+    if !body.is_object() {
         return vec![Finding::new("bulk-shape", "200 body is not a JSON object")];
-    };
-    let Some(flags) = object.get("flags") else {
-        return vec![Finding::new("bulk-shape", "200 body has no `flags` array")];
-    };
-    let Some(items) = flags.as_array() else {
-        return vec![Finding::new("bulk-shape", "`flags` is not an array")];
+    }
+    let Some(items) = body.flags() else {
+        return match body.get("flags") {
+            None => vec![Finding::new("bulk-shape", "200 body has no `flags` array")],
+            Some(_) => vec![Finding::new("bulk-shape", "`flags` is not an array")],
+        };
     };
     let mut findings = Vec::new();
-    for (index, item) in items.iter().enumerate() {
-        let label = item_label(index, item);
+    for (index, item) in items.enumerate() {
+        let label = item_label(index, &item);
         if !item.is_object() {
             findings.push(Finding::new(
                 "bulk-shape",
@@ -74,25 +75,16 @@ pub fn items_evaluations(answer: &Answer) -> Vec<Finding> {
     if answer.status != 200 {
         return vec![];
     }
-    let Some(items) = answer
-        .body
-        .json()
-        .and_then(|b| b.get("flags"))
-        .and_then(Value::as_array)
-    else {
+    let Some(items) = answer.body.json().and_then(Document::flags) else {
         return vec![];
     };
     let mut findings = Vec::new();
-    for (index, item) in items
-        .iter()
-        .enumerate()
-        .filter(|(_, item)| item.is_object())
-    {
-        let label = item_label(index, item);
+    for (index, item) in items.enumerate().filter(|(_, item)| item.is_object()) {
+        let label = item_label(index, &item);
         if item.get("errorCode").is_some() && item.get("reason").is_none() {
             findings.extend(evaluation::metadata_values(item.get("metadata"), &label));
         } else {
-            findings.extend(evaluation::all(item, &label));
+            findings.extend(evaluation::all(&item, &label));
         }
     }
     findings
@@ -104,7 +96,7 @@ pub fn metadata_values(answer: &Answer) -> Vec<Finding> {
         return vec![];
     }
     let metadata = answer.body.json().and_then(|b| b.get("metadata"));
-    evaluation::metadata_values(metadata, "the flag set")
+    evaluation::metadata_values(metadata.as_deref(), "the flag set")
 }
 
 /// bulk-400-shape: a whole-request 400 has a string `errorCode`.
@@ -115,7 +107,7 @@ pub fn error_400_shape(answer: &Answer) -> Vec<Finding> {
     let Some(body) = answer.body.json() else {
         return vec![];
     };
-    if body.get("errorCode").is_some_and(Value::is_string) {
+    if body.get("errorCode").is_some_and(|code| code.is_string()) {
         return vec![];
     }
     vec![Finding::new(

@@ -28,7 +28,7 @@ pub fn all(answer: &Answer) -> Vec<Finding> {
             if answer.status == 200
                 && let Some(body) = answer.body.json()
             {
-                findings.extend(evaluation::all(body, "the answer"));
+                findings.extend(evaluation::all(&body.tree(), "the answer"));
             }
         }
         Endpoint::Bulk => {

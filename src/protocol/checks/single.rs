@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::protocol::answer::Answer;
+use crate::protocol::document::Document;
 use crate::protocol::finding::Finding;
 
 /// The error codes a single-flag 400 may carry.
@@ -18,7 +19,7 @@ pub fn shape(answer: &Answer) -> Vec<Finding> {
     if answer.status != 200 {
         return vec![];
     }
-    let Some(body) = answer.body.json() else {
+    let Some(body) = answer.body.json().map(Document::tree) else {
         return vec![];
     };
     if !body.is_object() {
@@ -61,7 +62,7 @@ fn error_shape(answer: &Answer, status: u16, id: &'static str, allowed: &[&str])
     if answer.status != status {
         return vec![];
     }
-    let Some(body) = answer.body.json() else {
+    let Some(body) = answer.body.json().map(Document::tree) else {
         return vec![];
     };
     let mut findings = Vec::new();

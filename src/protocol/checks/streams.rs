@@ -6,6 +6,7 @@ use url::Url;
 
 use crate::protocol::answer::Answer;
 use crate::protocol::context::kind_of;
+use crate::protocol::document::Document;
 use crate::protocol::finding::Finding;
 
 /// The stream types `ofrep` knows; others are legal and ignored by clients.
@@ -19,7 +20,8 @@ pub fn all(answer: &Answer) -> Vec<Finding> {
         return vec![];
     };
     let mut findings = legacy_sse(body);
-    let Some(streams) = body.get("eventStreams") else {
+    let streams = body.get("eventStreams");
+    let Some(streams) = streams.as_deref() else {
         findings.push(Finding::new(
             "streams-optional",
             "no `eventStreams`: clients poll for changes",
@@ -47,7 +49,7 @@ pub fn all(answer: &Answer) -> Vec<Finding> {
 }
 
 /// streams-legacy-sse: a draft-era `sse` field instead of `eventStreams`.
-fn legacy_sse(body: &Value) -> Vec<Finding> {
+fn legacy_sse(body: &Document) -> Vec<Finding> {
     if body.get("sse").is_some() && body.get("eventStreams").is_none() {
         return vec![Finding::new(
             "streams-legacy-sse",

@@ -94,13 +94,13 @@ pub fn error_500_shape(answer: &Answer) -> Vec<Finding> {
     let Some(body) = answer.body.json() else {
         return vec![];
     };
-    let Some(object) = body.as_object() else {
+    if !body.is_object() {
         return vec![Finding::new(
             "error-500-shape",
             "500 body is not a JSON object",
         )];
-    };
-    match object.get("errorDetails") {
+    }
+    match body.get("errorDetails").as_deref() {
         Some(details) if !details.is_string() => {
             vec![Finding::new(
                 "error-500-shape",

@@ -8,7 +8,7 @@ use anstyle::Style;
 
 use super::{by_feature, comparison};
 use crate::conform::model::{ConformReport, ScenarioResult, Status, Summary};
-use crate::report::{Palette, millis, pad};
+use crate::report::{Palette, millis, pad, shown};
 
 /// Scenario names longer than this push their duration to the right instead of widening the
 /// name column of every row: one long user-written name should not spread the whole table.
@@ -140,12 +140,16 @@ fn details(out: &mut dyn Write, p: &Palette, result: &ScenarioResult) -> io::Res
             if result.message.is_empty() {
                 return Ok(());
             }
-            writeln!(out, "{DETAIL_INDENT}{}", p.paint(p.dim, &result.message))
+            writeln!(
+                out,
+                "{DETAIL_INDENT}{}",
+                p.paint(p.dim, shown(&result.message))
+            )
         }
         // What was observed instead of the ideal, and where the scenario is written: nothing
         // went wrong, so no evidence block.
         Status::Info => {
-            writeln!(out, "{DETAIL_INDENT}{}", result.message)?;
+            writeln!(out, "{DETAIL_INDENT}{}", shown(&result.message))?;
             writeln!(
                 out,
                 "{DETAIL_INDENT}{}",
@@ -155,14 +159,15 @@ fn details(out: &mut dyn Write, p: &Palette, result: &ScenarioResult) -> io::Res
         Status::Warn | Status::Fail | Status::Error => {
             // The message first: it is the one-line headline; expected/actual then say it
             // precisely and the evidence proves it.
+            // Messages, expected/actual and evidence quote the server: escaped as they are shown.
             if !result.message.is_empty() {
-                writeln!(out, "{DETAIL_INDENT}{}", result.message)?;
+                writeln!(out, "{DETAIL_INDENT}{}", shown(&result.message))?;
             }
             for line in comparison(result) {
-                writeln!(out, "{DETAIL_INDENT}{line}")?;
+                writeln!(out, "{DETAIL_INDENT}{}", shown(&line))?;
             }
             for line in &result.evidence {
-                writeln!(out, "{EVIDENCE_INDENT}{}", p.paint(p.dim, line))?;
+                writeln!(out, "{EVIDENCE_INDENT}{}", p.paint(p.dim, shown(line)))?;
             }
             writeln!(
                 out,

@@ -7,7 +7,7 @@ use super::Line;
 use crate::diff::{ChangeKind, FlagChange, member_changes};
 use crate::protocol::etag::EtagVerdict;
 use crate::redact::Redactor;
-use crate::report::{Palette, ellipsize, millis};
+use crate::report::{Palette, ellipsize, millis, shown};
 use crate::watch::{ConnectionState, StreamInfo, Trigger, WatchEvent};
 
 /// Human lines for one event. `verbose` adds events, comments and unchanged refetches.
@@ -29,9 +29,10 @@ pub fn human(
             ..
         } => {
             let verdict = EtagVerdict::of(etag.as_deref());
-            let etag = etag
-                .as_deref()
-                .map_or_else(|| "none".to_owned(), |t| format!("{t} ({verdict})"));
+            let etag = etag.as_deref().map_or_else(
+                || "none".to_owned(),
+                |t| format!("{} ({verdict})", shown(t)),
+            );
             let mut lines = vec![Line::Out(format!(
                 "{} {} flags, etag {etag}",
                 p.paint(p.dim, &time),
@@ -63,12 +64,12 @@ pub fn human(
                     e.warn,
                     format!(
                         "{name}: {}; reconnecting in {:.1} s",
-                        r.url(reason),
+                        shown(&r.url(reason)),
                         delay.as_secs_f64()
                     ),
                 ),
                 ConnectionState::Stopped { reason } => {
-                    e.paint(e.bad, format!("{name} stopped: {}", r.url(reason)))
+                    e.paint(e.bad, format!("{name} stopped: {}", shown(&r.url(reason))))
                 }
                 ConnectionState::FellBackToPolling { interval: Some(i) } => e.paint(
                     e.warn,
@@ -95,7 +96,7 @@ pub fn human(
         } if verbose => {
             let id = id
                 .as_deref()
-                .map_or_else(|| "(no id)".to_owned(), |id| format!("id {id}"));
+                .map_or_else(|| "(no id)".to_owned(), |id| format!("id {}", shown(id)));
             vec![Line::Err(format!(
                 "{} event on stream [{stream}]: {id}, type {event_type:?}",
                 e.paint(e.dim, &time)
@@ -126,7 +127,7 @@ pub fn human(
                 "{} {}{id}{}",
                 e.paint(e.dim, &time),
                 e.paint(e.warn, "warning: "),
-                r.url(message)
+                shown(&r.url(message))
             ))]
         }
         WatchEvent::Change {
@@ -136,7 +137,7 @@ pub fn human(
             changes,
             ..
         } => {
-            let etag = etag.as_deref().unwrap_or("none");
+            let etag = shown(etag.as_deref().unwrap_or("none"));
             let mut lines = vec![Line::Out(format!(
                 "{} {} → refetched in {}, etag {etag}",
                 p.paint(p.dim, &time),
@@ -152,16 +153,17 @@ pub fn human(
 }
 
 fn stream_line(stream: &StreamInfo, r: &Redactor) -> String {
-    let kind = stream.kind.as_deref().unwrap_or("(no type)");
+    let kind = shown(stream.kind.as_deref().unwrap_or("(no type)"));
     let url = match &stream.url {
-        Ok(url) => r.url(url.as_str()).into_owned(),
-        Err(why) => format!("(unresolvable: {why})"),
+        Ok(url) => shown(&r.url(url.as_str())).into_owned(),
+        Err(why) => format!("(unresolvable: {})", shown(why)),
     };
     match &stream.followed {
         Ok(_) => format!("event stream [{}] {kind} {url}: following", stream.index),
         Err(why) => format!(
-            "event stream [{}] {kind} {url}: ignored ({why})",
-            stream.index
+            "event stream [{}] {kind} {url}: ignored ({})",
+            stream.index,
+            shown(why)
         ),
     }
 }
@@ -170,7 +172,7 @@ fn trigger_text(trigger: &Trigger) -> String {
     match trigger {
         Trigger::Sse {
             event_id: Some(id), ..
-        } => format!("sse event {id}"),
+        } => format!("sse event {}", shown(id)),
         Trigger::Sse { event_id: None, .. } => "sse event (no id)".to_owned(),
         Trigger::Poll => "poll".to_owned(),
         Trigger::Reconnect { stream } => format!("reconnect of stream [{stream}]"),
@@ -181,14 +183,14 @@ fn trigger_text(trigger: &Trigger) -> String {
 fn short(value: Option<&impl std::fmt::Display>) -> String {
     match value {
         None => "—".to_owned(),
-        Some(v) => ellipsize(&v.to_string(), 60),
+        Some(v) => ellipsize(&shown(&v.to_string()), 60),
     }
 }
 
 /// `~ key: old → new (variant a → b, reason X → Y)`, `+ key: value`, `- key (was value)`, with
 /// object values broken down member by member.
 pub fn change_lines(change: &FlagChange, p: &Palette) -> Vec<String> {
-    let key = &change.key;
+    let key = shown(&change.key);
     let before = change.before.as_ref();
     let after = change.after.as_ref();
     match change.kind {
@@ -255,7 +257,7 @@ pub fn change_lines(change: &FlagChange, p: &Palette) -> Vec<String> {
                     p.warn,
                     format!(
                         "    ~ {key}.{}: {} → {}",
-                        member.path,
+                        shown(&member.path),
                         short(member.before.as_ref()),
                         short(member.after.as_ref())
                     ),
