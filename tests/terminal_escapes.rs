@@ -165,3 +165,23 @@ fn strip_sgr(text: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// The top-level error quotes what failed, here a trigger command's stderr: it is escaped too.
+#[test]
+fn the_error_line_escapes_what_it_quotes() {
+    let out = run(ofrep().args([
+        "conform",
+        "--embedded",
+        "--tags",
+        "@id:sse-notify",
+        "--trigger-cmd",
+        r"printf '\033[31mboom\033]0;title\007' >&2; exit 1",
+    ]));
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert_no_controls("conform with a failing trigger", &out);
+    assert!(
+        out.stderr.contains(r"\u{1b}[31mboom"),
+        "the quoted stderr, escaped: {}",
+        out.stderr
+    );
+}

@@ -83,6 +83,21 @@ pub fn shown(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The top-level error on stderr, as `error: what happened` and a `hint:` line where there is
+/// one. Messages may quote a server (a status reason, a URL), so each line is [`shown`].
+pub fn error(error: &crate::error::Error) {
+    let safe = |text: &str| -> String {
+        text.lines()
+            .map(|line| shown(line).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    eprintln!("error: {}", safe(&error.to_string()));
+    if let Some(hint) = error.hint() {
+        eprintln!("hint: {}", safe(hint));
+    }
+}
+
 /// Pads `text` to `width` characters (not bytes: keys and values may be any Unicode).
 pub fn pad(text: &str, width: usize) -> String {
     let len = text.chars().count();
