@@ -319,7 +319,7 @@ fn the_junit_report_loads_in_a_junit_consumer() {
     let server = ReferenceServer::start(&["--fault", "stale-304"]);
     let out = run(ofrep().args(["conform", &server.url, "--junit"]).arg(&path));
     assert_eq!(out.code, 1);
-    let script = "import sys, xml.etree.ElementTree as ET\nroot = ET.parse(sys.argv[1]).getroot()\ncases = root.findall('.//testcase')\nfailed = [c.get('name') for c in cases if c.find('failure') is not None]\nskipped = [c for c in cases if c.find('skipped') is not None]\nprint(len(root.findall('testsuite')), len(cases), ','.join(failed), len(skipped))\n";
+    let script = "import sys, xml.etree.ElementTree as ET\nroot = ET.parse(sys.argv[1]).getroot()\ncases = root.findall('.//testcase')\nfailed = [c.get('name') for c in cases if c.find('failure') is not None]\nskipped = [c for c in cases if c.find('skipped') is not None]\nkeys = [(c.get('classname'), c.get('name')) for c in cases]\nshared = len(keys) - len(set(keys))\nqualified = sum(1 for _, n in keys if n.startswith('core-endpoints ('))\nprint(len(root.findall('testsuite')), len(cases), ','.join(failed), len(skipped), shared, qualified)\n";
     let output = std::process::Command::new("python3")
         .arg("-c")
         .arg(script)
@@ -342,6 +342,13 @@ fn the_junit_report_loads_in_a_junit_consumer() {
         "a case per scenario: {printed}"
     );
     assert_eq!(fields[2], "bulk-200-on-stale", "{printed}");
+    // No two test cases share (classname, name): a dashboard would merge their histories.
+    assert_eq!(
+        fields[4], "0",
+        "test cases sharing (classname, name): {printed}"
+    );
+    // core-endpoints is proved by two scenarios of one feature: both carry their scenario name.
+    assert_eq!(fields[5], "2", "{printed}");
 }
 
 /// A planted token must not appear in any report format.
