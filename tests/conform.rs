@@ -1205,3 +1205,68 @@ fn a_server_slower_than_the_timeout_fails_those_scenarios_and_the_run_is_not_an_
         }
     }
 }
+
+/// A failure shows the exchanges that prove it, bodies included (cut short, secrets masked);
+/// a polling loop's alike exchanges are shown as the first, a count, and the last.
+#[test]
+fn a_failure_shows_its_exchanges_with_bodies_and_a_polling_loop_shows_first_and_last() {
+    const TOKEN: &str = "evidence-s3cret-7";
+    let server = ReferenceServer::start(&[]);
+    let text = "Feature: Mine\n  @must @id:polls\n  Scenario: nothing changes\n    Given I request a bulk evaluation\n    And I remember the ETag as etag\n    Then within 1 seconds a bulk evaluation with If-None-Match \"{etag}\" returns a new ETag\n";
+    let (_dir, path) = user_file(text);
+    let auth = format!("Authorization: Bearer {TOKEN}");
+    let out = run(ofrep()
+        .args([
+            "conform",
+            &server.url,
+            "-H",
+            &auth,
+            "--no-builtin",
+            "-o",
+            "json",
+        ])
+        .arg("--scenarios")
+        .arg(&path));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    let evidence: Vec<&str> = doc["results"][0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let all = evidence.join("\n");
+    assert!(!all.contains(TOKEN), "{all}");
+    assert!(all.contains("> authorization: Bearer <redacted>"), "{all}");
+    // The request body and the first answer's body, cut to a few hundred bytes.
+    assert!(
+        all.contains("> {\"context\":{\"targetingKey\":\"ofrep-conform\"}}"),
+        "{all}"
+    );
+    let body = evidence
+        .iter()
+        .find(|l| l.starts_with("< {\"flags\""))
+        .unwrap_or_else(|| panic!("no response body in {all}"));
+    assert!(body.len() < 400 && body.contains("bytes in all)"), "{body}");
+    // About ten 304s in a second: the first, "N more like this", the last.
+    let more = evidence
+        .iter()
+        .find(|l| l.ends_with("more like this"))
+        .unwrap_or_else(|| panic!("no count of alike exchanges in {all}"));
+    let count: usize = more
+        .trim_start_matches("* ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((2..=20).contains(&count), "{more}");
+    let shown_304s = evidence
+        .iter()
+        .filter(|l| **l == "< 304 Not Modified")
+        .count();
+    assert_eq!(
+        shown_304s, 2,
+        "only the first and the last alike exchange: {all}"
+    );
+}

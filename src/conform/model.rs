@@ -69,7 +69,8 @@ pub struct ScenarioResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<String>,
     /// The HTTP exchanges (and stream observations) that prove it, secrets redacted, one line
-    /// each, as `> POST URL` / `< 304 Not Modified` / `< etag: "x"`.
+    /// each, as `> POST URL` / `< 304 Not Modified` / `< etag: "x"`, bodies after a lone `>` /
+    /// `<` line, alike exchanges in a row collapsed (`crate::conform::world::Evidence`).
     pub evidence: Vec<String>,
     /// Where the scenario is written: `builtin/etag.feature:12` or a user's path and line.
     pub location: String,

@@ -281,7 +281,7 @@ pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
         let evidence = if status == Status::Pass {
             Vec::new()
         } else {
-            std::mem::take(&mut world.evidence)
+            world.evidence.take()
         };
         return ScenarioResult {
             cause,

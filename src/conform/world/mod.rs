@@ -7,6 +7,7 @@
 
 mod assertions;
 mod error;
+mod evidence;
 mod requests;
 mod streams;
 mod subjects;
@@ -26,6 +27,7 @@ use crate::sse::parser::Event;
 use streams::StreamState;
 
 pub use error::StepError;
+pub use evidence::Evidence;
 pub use streams::event_metadata;
 pub use triggers::{ChangeTrigger, TriggerError};
 
@@ -106,7 +108,7 @@ pub struct World<'a> {
     changed_while_open: bool,
     event: Option<Event>,
     /// Exchanges and stream observations, redacted, for the report.
-    pub evidence: Vec<String>,
+    pub evidence: Evidence,
 }
 
 impl Drop for World<'_> {
@@ -130,7 +132,7 @@ impl<'a> World<'a> {
             stream: StreamState::None,
             changed_while_open: false,
             event: None,
-            evidence: Vec::new(),
+            evidence: Evidence::default(),
         }
     }
 
