@@ -1270,3 +1270,79 @@ fn a_failure_shows_its_exchanges_with_bodies_and_a_polling_loop_shows_first_and_
         "only the first and the last alike exchange: {all}"
     );
 }
+
+/// The hint after a refused connection names the command that was run; the hint after a
+/// failed trigger is about the trigger that was configured.
+#[test]
+fn hints_name_the_command_that_was_run_and_the_trigger_that_failed() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let closed = format!("http://127.0.0.1:{port}");
+    for command in ["fetch", "watch", "conform"] {
+        let out = run(ofrep().args([command, &closed]));
+        assert_eq!(out.code, 2, "{command}: {}", out.stderr);
+        let hint = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("hint:"))
+            .unwrap_or("");
+        assert!(
+            hint.contains(&format!("`ofrep {command} --embedded`")),
+            "{command}: {}",
+            out.stderr
+        );
+    }
+    let out = run(ofrep().args(["conform"]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("`ofrep conform --embedded`"),
+        "{}",
+        out.stderr
+    );
+
+    let server = ReferenceServer::start(&[]);
+    let refused = format!("{closed}/change?token=t0ken");
+    let out = run(ofrep().args([
+        "conform",
+        &server.url,
+        "--tags",
+        "@change",
+        "--trigger-url",
+        &refused,
+    ]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let hint = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("hint:"))
+        .unwrap_or("");
+    assert!(
+        hint.contains(&format!("--trigger-url {closed}/change?<redacted>"))
+            && !hint.contains("--trigger-cmd")
+            && !hint.contains("t0ken"),
+        "{}",
+        out.stderr
+    );
+    let out = run(ofrep().args([
+        "conform",
+        &server.url,
+        "--tags",
+        "@change",
+        "--trigger-cmd",
+        "exit 3",
+    ]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let hint = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("hint:"))
+        .unwrap_or("");
+    assert!(
+        hint.contains("--trigger-cmd `exit 3`") && !hint.contains("--trigger-url"),
+        "{}",
+        out.stderr
+    );
+}

@@ -12,6 +12,7 @@ use crate::conform::world::{ChangeTrigger, RunEnv};
 use crate::error::Error;
 use crate::exit::Outcome;
 use crate::protocol::client::Client;
+use crate::redact::Redactor;
 use crate::report::Ui;
 use crate::report::conform::Reporter;
 
@@ -80,6 +81,7 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
     })
     .await;
     progress.finish();
+    let target_embedded = target.embedded.is_some();
     target.close().await;
     let results = results?;
     let report = ConformReport::new(
@@ -98,7 +100,8 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
     let statuses: Vec<Status> = report.results.iter().map(|r| r.status).collect();
     if let Some(first) = report.results.iter().find(|r| r.status == Status::Error) {
         let count = statuses.iter().filter(|s| **s == Status::Error).count();
-        return Err(not_run(count, first));
+        let trigger = trigger_hint(env.trigger.as_ref(), target_embedded, &ui.redactor);
+        return Err(not_run(count, first, &trigger));
     }
     Ok(if statuses.contains(&Status::Fail) {
         Outcome::Failure
@@ -135,7 +138,7 @@ fn load(args: &ConformArgs) -> Result<Vec<Scenario>, Error> {
 
 /// The error for a run in which `count` scenarios could not be carried out, named by the first
 /// and by whose problem it was: the scenario's author, the network, or the trigger.
-fn not_run(count: usize, first: &ScenarioResult) -> Error {
+fn not_run(count: usize, first: &ScenarioResult, trigger_hint: &str) -> Error {
     let message = format!(
         "{count} scenario(s) could not run; the first: {} ({}): {}",
         first.id, first.location, first.message
@@ -145,11 +148,28 @@ fn not_run(count: usize, first: &ScenarioResult) -> Error {
             "the scenario at {} uses a step before what it needs is set up; `ofrep conform --list-steps` shows the vocabulary",
             first.location
         )),
-        Some(ErrorCause::Trigger) => Error::trigger(message).with_hint(
-            "check that --trigger-url answers a POST with 2xx, or that --trigger-cmd exits 0",
-        ),
+        Some(ErrorCause::Trigger) => Error::trigger(message).with_hint(trigger_hint),
         Some(ErrorCause::Transport) | None => Error::network(message).with_hint(
             "the report above has every result; a network error usually means the server went away mid-run",
         ),
+    }
+}
+
+/// What to check when the trigger failed, about the trigger this run used.
+fn trigger_hint(trigger: Option<&ChangeTrigger>, embedded: bool, redactor: &Redactor) -> String {
+    match trigger {
+        Some(ChangeTrigger::Url(_)) if embedded => {
+            "the built-in server's trigger failed, which is a bug in ofrep: please report it".into()
+        }
+        Some(ChangeTrigger::Url(url)) => {
+            let shown = redactor.url(url.as_str());
+            format!(
+                "flags are changed by a POST to --trigger-url {shown}: check that something listens there and answers 2xx (`curl -X POST '{shown}'`)"
+            )
+        }
+        Some(ChangeTrigger::Command(command)) => format!(
+            "flags are changed by running --trigger-cmd `{command}` through sh: run it yourself; it must change a flag and exit 0"
+        ),
+        None => "pass --trigger-url URL or --trigger-cmd CMD to change flags".into(),
     }
 }
