@@ -1,13 +1,14 @@
 //! `ofrep conform`: load the scenarios, resolve the target and the trigger, run, report, and map
 //! the results to an exit code.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::cli::ConformArgs;
 use crate::commands::Target;
-use crate::conform::model::{ConformReport, ErrorCause, Grading, ScenarioResult, Status};
+use crate::conform::model::{ErrorCause, Grading, ScenarioResult, Status};
 use crate::conform::runner::{self, RunOptions};
-use crate::conform::scenario::{self, Scenario};
+use crate::conform::scenario::{self, Scenario, Source};
 use crate::conform::world::{ChangeTrigger, RunEnv};
 use crate::error::Error;
 use crate::exit::Outcome;
@@ -25,13 +26,33 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
         reporter.steps()?;
         return Ok(Outcome::Success);
     }
-    let scenarios = load(&args)?;
-    if args.list {
-        reporter.list(&scenarios)?;
+    if let Some(dir) = &args.print_builtin {
+        let written = write_builtin(dir)?;
+        let paths: Vec<&Path> = written.iter().map(PathBuf::as_path).collect();
+        reporter.written(&paths)?;
         return Ok(Outcome::Success);
     }
+    if let Some(id) = &args.show_scenario {
+        let sources = scenario::builtin();
+        reporter.sources(&holding(&sources, id)?)?;
+        return Ok(Outcome::Success);
+    }
+    let scenarios = load(&args)?;
     let tags = args.tags.as_deref().map(runner::parse_tags).transpose()?;
-    if !scenarios.iter().any(|s| runner::selected(tags.as_ref(), s)) {
+    let selected: Vec<&Scenario> = scenarios
+        .iter()
+        .filter(|s| runner::selected(tags.as_ref(), s))
+        .collect();
+    if args.list {
+        // `--list` without --tags lists everything, @slow included: it is the catalogue.
+        let listed: Vec<&Scenario> = match &tags {
+            Some(_) => selected,
+            None => scenarios.iter().collect(),
+        };
+        reporter.list(&listed, tags.is_none())?;
+        return Ok(Outcome::Success);
+    }
+    if selected.is_empty() {
         return Err(runner::nothing_selected(
             args.tags.as_deref(),
             tags.as_ref(),
@@ -69,32 +90,35 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
         auth_required: args.auth_required,
         concurrency: usize::try_from(args.concurrency).unwrap_or(8),
     };
+    let grading = Grading {
+        strict: args.strict,
+        fail_on_skip: args.fail_on_skip,
+    };
 
-    let total = scenarios
-        .iter()
-        .filter(|s| runner::selected(options.tags.as_ref(), s))
-        .count();
-    let progress = reporter.progress(total);
+    let live = reporter.live(
+        &selected,
+        ui.redactor.url(base.as_str()).into_owned(),
+        grading,
+    );
     let started = Instant::now();
-    let results = runner::run(&env, scenarios, &options, &|result| {
-        progress.finished(result)
-    })
-    .await;
-    progress.finish();
+    // Ctrl-C (or SIGTERM) stops the run where it is: the scenarios in flight are dropped, and
+    // the reports are written for those that finished.
+    let on_event = |event: runner::RunEvent<'_>| live.event(event);
+    let ran = tokio::select! {
+        results = runner::run(&env, scenarios.clone(), &options, &on_event) => Some(results),
+        () = super::stop_signal() => None,
+    };
     let target_embedded = target.embedded.is_some();
     target.close().await;
-    let results = results?;
-    let report = ConformReport::new(
-        ui.redactor.url(base.as_str()).into_owned(),
-        results,
-        started.elapsed(),
-        Grading {
-            strict: args.strict,
-            fail_on_skip: args.fail_on_skip,
-        },
-    );
-
-    reporter.finish(&report, args.junit.as_deref())?;
+    let interrupted = match ran {
+        Some(Err(error)) => return Err(error),
+        Some(Ok(_)) => false,
+        None => true,
+    };
+    let report = live.finish(started.elapsed(), interrupted, args.junit.as_deref())?;
+    if interrupted {
+        return Ok(Outcome::Interrupted);
+    }
 
     // An error outranks a failure: "could not check" must not read as "checked and wrong".
     let statuses: Vec<Status> = report.results.iter().map(|r| r.status).collect();
@@ -108,6 +132,52 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
     } else {
         Outcome::Success
     })
+}
+
+/// The built-in files `--show-scenario ID` prints: the one with scenario ID, or all for `all`.
+fn holding<'a>(sources: &'a [Source], id: &str) -> Result<Vec<&'a Source>, Error> {
+    if id == "all" {
+        return Ok(sources.iter().collect());
+    }
+    let mut found = Vec::new();
+    for source in sources {
+        if scenario::parse(source)?
+            .scenarios
+            .iter()
+            .any(|s| s.id == id)
+            && !found.iter().any(|f: &&Source| f.name == source.name)
+        {
+            found.push(source);
+        }
+    }
+    if found.is_empty() {
+        return Err(Error::usage(format!("no built-in scenario has the id `{id}`"))
+            .with_hint("`ofrep conform --list` shows every scenario's id; `--show-scenario all` prints every file"));
+    }
+    Ok(found)
+}
+
+/// Writes every built-in file into `dir` under its own name, refusing to overwrite one.
+fn write_builtin(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::file(format!("cannot create {}: {e}", dir.display())))?;
+    let mut written = Vec::new();
+    for source in scenario::builtin() {
+        let name = source.name.trim_start_matches("builtin/");
+        let path = dir.join(name);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| {
+                Error::file(format!("cannot write {}: {e}", path.display()))
+                    .with_hint("--print-builtin never overwrites a file: pick an empty directory")
+            })?;
+        std::io::Write::write_all(&mut file, source.text.as_bytes())
+            .map_err(|e| Error::file(format!("cannot write {}: {e}", path.display())))?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// `--trigger-url` is used as given: only checked for being an http(s) URL.
