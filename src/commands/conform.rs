@@ -111,7 +111,10 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
     let target_embedded = target.embedded.is_some();
     target.close().await;
     let interrupted = match ran {
-        Some(Err(error)) => return Err(error),
+        Some(Err(error)) => {
+            live.abandon();
+            return Err(error);
+        }
         Some(Ok(_)) => false,
         None => true,
     };

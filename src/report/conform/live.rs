@@ -164,6 +164,11 @@ impl<'a> Live<'a> {
         Ok(report)
     }
 
+    /// The run could not go on (the server was not reached): clear the bar, print nothing more.
+    pub fn abandon(self) {
+        self.progress.finish();
+    }
+
     fn print_block(&self, state: &mut State, feature: &str) {
         let results: Vec<ScenarioResult> = state
             .results
