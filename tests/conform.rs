@@ -192,6 +192,8 @@ fn an_unreachable_server_exits_2() {
     let out = run(ofrep().args(["conform", &format!("http://127.0.0.1:{port}")]));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("could not connect"), "{}", out.stderr);
+    // Results print as they finish, but a run that reached nothing prints only its error.
+    assert_eq!(out.stdout, "", "{}", out.stdout);
 }
 
 fn user_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {

@@ -36,6 +36,8 @@ struct State {
     printed: Vec<String>,
     /// The first write that failed (a closed pipe): reported by `finish`.
     failed: Option<io::Error>,
+    /// Whether the heading is on the screen.
+    headed: bool,
 }
 
 impl<'a> Live<'a> {
@@ -49,7 +51,7 @@ impl<'a> Live<'a> {
             selected.iter().map(|s| (s.id.as_str(), s.name.as_str())),
             ui.width,
         );
-        let live = Self {
+        Self {
             ui,
             progress: Progress::new(selected.len() as u64, ui.progress),
             target,
@@ -60,20 +62,33 @@ impl<'a> Live<'a> {
                 results: vec![None; selected.len()],
                 printed: Vec::new(),
                 failed: None,
+                headed: false,
             }),
-        };
-        if live.ui.format == OutputFormat::Human {
-            live.write_stdout(|out| {
-                human::heading(
-                    out,
-                    &live.ui.out,
-                    &live.target,
-                    grading.strict,
-                    grading.fail_on_skip,
-                )
-            });
         }
-        live
+    }
+
+    /// `conform TARGET`, once, before the first result (not before: a run that cannot reach
+    /// the server prints only its error).
+    fn heading(&self, state: &mut State) {
+        if self.ui.format != OutputFormat::Human || state.headed {
+            return;
+        }
+        state.headed = true;
+        let grading = self.grading;
+        let written = self.progress.suspend(|| {
+            let mut out = io::stdout().lock();
+            human::heading(
+                &mut out,
+                &self.ui.out,
+                &self.target,
+                grading.strict,
+                grading.fail_on_skip,
+            )
+            .and_then(|()| out.flush())
+        });
+        if let Err(error) = written {
+            state.failed.get_or_insert(error);
+        }
     }
 
     /// What the runner reports: a start moves the progress bar's list of running scenarios; a
@@ -97,6 +112,7 @@ impl<'a> Live<'a> {
                 if let Some(slot) = state.results.get_mut(index) {
                     *slot = Some(result.clone());
                 }
+                self.heading(&mut state);
                 if self.ui.format == OutputFormat::Human {
                     let feature = &result.feature;
                     let done = state
@@ -121,10 +137,11 @@ impl<'a> Live<'a> {
         junit_path: Option<&Path>,
     ) -> Result<ConformReport, Error> {
         self.progress.finish();
-        let mut state = self
+        let mut guard = self
             .state
-            .into_inner()
+            .lock()
             .map_err(|_| Error::internal("a reporting thread panicked"))?;
+        let state = &mut *guard;
         let total = state.results.len();
         let finished: Vec<ScenarioResult> = state.results.iter().flatten().cloned().collect();
         let mut report = ConformReport::new(self.target.clone(), finished, duration, self.grading);
@@ -139,6 +156,7 @@ impl<'a> Live<'a> {
                 writeln!(out)?;
             }
             OutputFormat::Human => {
+                self.heading(state);
                 if let Some(error) = state.failed.take() {
                     return Err(error.into());
                 }
@@ -216,15 +234,6 @@ impl<'a> Live<'a> {
                 let _ = writeln!(err, "{}", p.paint(p.dim, line));
             }
         });
-    }
-
-    fn write_stdout(&self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) {
-        let mut out = io::stdout().lock();
-        if let Err(error) = write(&mut out).and_then(|()| out.flush())
-            && let Ok(mut state) = self.state.lock()
-        {
-            state.failed.get_or_insert(error);
-        }
     }
 }
 
