@@ -192,13 +192,24 @@ pub struct ConformArgs {
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
 
-    /// List the scenarios (id, level, tags, location) and the checklist coverage, then exit.
+    /// List the scenarios (id, level, tags, location) and the checklist coverage, then exit;
+    /// honours --tags and -o json.
     #[arg(long)]
     pub list: bool,
 
-    /// List every step with an example, then exit.
+    /// List every step with an example, then exit; honours -o json.
     #[arg(long)]
     pub list_steps: bool,
+
+    /// Print the built-in .feature file that holds scenario ID (a check id, e.g.
+    /// bulk-304-on-match), to copy and adapt; `all` prints every file.
+    #[arg(long, value_name = "ID")]
+    pub show_scenario: Option<String>,
+
+    /// Write the built-in .feature files into DIR (created if missing; existing files are not
+    /// overwritten), to copy and adapt, then exit.
+    #[arg(long, value_name = "DIR", conflicts_with = "show_scenario")]
+    pub print_builtin: Option<PathBuf>,
 
     /// How many independent scenarios run at once.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
@@ -331,6 +342,7 @@ Examples:
   ofrep conform https://flags.example.com --scenarios ./my-scenarios --strict
   ofrep conform --list                                       what the suite checks
   ofrep conform --list-steps                                 the step vocabulary
+  ofrep conform --show-scenario bulk-304-on-match            a built-in scenario, to copy
 
 Tags: @must @should @info (the level; none means @must), @sse @polling @change @cors @auth @slow
 (what a scenario needs), @id:ID (the checklist id a built-in scenario proves; any id, or none, in
@@ -341,12 +353,18 @@ skipped when the server advertises no eventStreams; @auth ones need --auth-requi
 Statuses: PASS (the ideal was observed), INFO (an @info scenario saw something else), WARN,
 FAIL, SKIP (with the reason; the closing line counts the skipped MUST checks), ERROR.
 
+Output: each feature's results print as soon as its scenarios have finished, laid out for the
+terminal's width (piped output is never cut); a progress bar on stderr shows what is running.
+-v prints every scenario's requests and responses on stderr. Ctrl-C stops the run: what
+finished is printed, and --junit and -o json reports are written for it.
+
 Exit codes:
   0  nothing failed (warnings allowed unless --strict, skips unless --fail-on-skip)
   1  a check failed (a server slower than --timeout fails the scenario it was slow in)
   2  conform could not run: server unreachable, credentials wanted (a first answer of 401/403
      without --auth-required), no scenario selected, bad scenario file, bad arguments, or a
-     scenario could not be carried out (an error outranks a failure)";
+     scenario could not be carried out (an error outranks a failure)
+  130  stopped by Ctrl-C or SIGTERM; the reports hold the scenarios that finished";
 
 const WATCH_EXAMPLES: &str = "\
 Examples:

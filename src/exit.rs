@@ -13,12 +13,17 @@ pub const FAILURE: u8 = 1;
 /// TLS, timeout.
 pub const ERROR: u8 = 2;
 
+/// Stopped by Ctrl-C (SIGINT) or SIGTERM before it finished, where stopping is not the way a
+/// command ends (`conform`: the reports hold what finished). 128 + SIGINT, as shells report it.
+pub const INTERRUPTED: u8 = 130;
+
 /// The text shown after `--help`: one place, so every command documents the same contract.
 pub const TABLE: &str = "\
 Exit codes:
   0  success: the server answered and broke no MUST-level rule
   1  failure: an error status, a MUST-level finding, or an unmet condition
-  2  ofrep could not do its job: usage, invalid URL, connection, TLS, timeout";
+  2  ofrep could not do its job: usage, invalid URL, connection, TLS, timeout
+  130  stopped by Ctrl-C or SIGTERM before it finished (conform: the reports hold what did)";
 
 /// How a command that did its job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +32,8 @@ pub enum Outcome {
     Success,
     /// The server, or the watched condition, said no (exit 1).
     Failure,
+    /// Stopped by a signal before it was done (exit 130).
+    Interrupted,
 }
 
 impl Outcome {
@@ -34,6 +41,7 @@ impl Outcome {
         match self {
             Self::Success => SUCCESS,
             Self::Failure => FAILURE,
+            Self::Interrupted => INTERRUPTED,
         }
     }
 }

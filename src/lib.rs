@@ -29,11 +29,13 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
     let ui = report::Ui::new(&cli.global);
     match cli.command {
-        Command::Conform(args) => {
-            runtime(Threads::Many)?.block_on(commands::conform::run(args, &ui))
-        }
+        Command::Conform(args) => runtime(Threads::Many)?
+            .block_on(commands::conform::run(args, &ui))
+            .map_err(|e| commands::for_command(e, "conform")),
         Command::Fetch(args) => runtime(Threads::One)?.block_on(commands::fetch::run(args, &ui)),
-        Command::Watch(args) => runtime(Threads::One)?.block_on(commands::watch::run(args, &ui)),
+        Command::Watch(args) => runtime(Threads::One)?
+            .block_on(commands::watch::run(args, &ui))
+            .map_err(|e| commands::for_command(e, "watch")),
         Command::Serve(args) => runtime(Threads::Many)?.block_on(commands::serve::run(&args, &ui)),
     }
 }

@@ -64,6 +64,10 @@ impl Resolved {
     }
 }
 
+/// The hint when no server is given, phrased for `fetch`; the other commands put their own name
+/// in it (`commands::for_command`).
+pub const NO_SERVER_HINT: &str = "e.g. `ofrep fetch https://flags.example.com`, or `ofrep fetch --embedded` to try the built-in server";
+
 /// Resolves the options; flags win over the environment.
 pub fn resolve(args: &TargetArgs, env: &OfrepEnv) -> Result<Resolved, Error> {
     let base = match (&args.url, args.embedded, &env.endpoint) {
@@ -73,8 +77,10 @@ pub fn resolve(args: &TargetArgs, env: &OfrepEnv) -> Result<Resolved, Error> {
             Error::usage(format!("OFREP_ENDPOINT: {e}")).with_hint(e.hint().unwrap_or_default())
         })?),
         (None, false, None) => {
-            return Err(Error::usage("no server given: pass a URL or set OFREP_ENDPOINT")
-                .with_hint("e.g. `ofrep fetch https://flags.example.com`, or `ofrep fetch --embedded` to try the built-in server"));
+            return Err(
+                Error::usage("no server given: pass a URL or set OFREP_ENDPOINT")
+                    .with_hint(NO_SERVER_HINT),
+            );
         }
     };
 

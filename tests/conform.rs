@@ -192,6 +192,8 @@ fn an_unreachable_server_exits_2() {
     let out = run(ofrep().args(["conform", &format!("http://127.0.0.1:{port}")]));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("could not connect"), "{}", out.stderr);
+    // Results print as they finish, but a run that reached nothing prints only its error.
+    assert_eq!(out.stdout, "", "{}", out.stdout);
 }
 
 fn user_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -319,7 +321,7 @@ fn the_junit_report_loads_in_a_junit_consumer() {
     let server = ReferenceServer::start(&["--fault", "stale-304"]);
     let out = run(ofrep().args(["conform", &server.url, "--junit"]).arg(&path));
     assert_eq!(out.code, 1);
-    let script = "import sys, xml.etree.ElementTree as ET\nroot = ET.parse(sys.argv[1]).getroot()\ncases = root.findall('.//testcase')\nfailed = [c.get('name') for c in cases if c.find('failure') is not None]\nskipped = [c for c in cases if c.find('skipped') is not None]\nprint(len(root.findall('testsuite')), len(cases), ','.join(failed), len(skipped))\n";
+    let script = "import sys, xml.etree.ElementTree as ET\nroot = ET.parse(sys.argv[1]).getroot()\ncases = root.findall('.//testcase')\nfailed = [c.get('name') for c in cases if c.find('failure') is not None]\nskipped = [c for c in cases if c.find('skipped') is not None]\nkeys = [(c.get('classname'), c.get('name')) for c in cases]\nshared = len(keys) - len(set(keys))\nqualified = sum(1 for _, n in keys if n.startswith('core-endpoints ('))\nprint(len(root.findall('testsuite')), len(cases), ','.join(failed), len(skipped), shared, qualified)\n";
     let output = std::process::Command::new("python3")
         .arg("-c")
         .arg(script)
@@ -342,6 +344,13 @@ fn the_junit_report_loads_in_a_junit_consumer() {
         "a case per scenario: {printed}"
     );
     assert_eq!(fields[2], "bulk-200-on-stale", "{printed}");
+    // No two test cases share (classname, name): a dashboard would merge their histories.
+    assert_eq!(
+        fields[4], "0",
+        "test cases sharing (classname, name): {printed}"
+    );
+    // core-endpoints is proved by two scenarios of one feature: both carry their scenario name.
+    assert_eq!(fields[5], "2", "{printed}");
 }
 
 /// A planted token must not appear in any report format.
@@ -1197,4 +1206,420 @@ fn a_server_slower_than_the_timeout_fails_those_scenarios_and_the_run_is_not_an_
             }
         }
     }
+}
+
+/// A failure shows the exchanges that prove it, bodies included (cut short, secrets masked);
+/// a polling loop's alike exchanges are shown as the first, a count, and the last.
+#[test]
+fn a_failure_shows_its_exchanges_with_bodies_and_a_polling_loop_shows_first_and_last() {
+    const TOKEN: &str = "evidence-s3cret-7";
+    let server = ReferenceServer::start(&[]);
+    let text = "Feature: Mine\n  @must @id:polls\n  Scenario: nothing changes\n    Given I request a bulk evaluation\n    And I remember the ETag as etag\n    Then within 1 seconds a bulk evaluation with If-None-Match \"{etag}\" returns a new ETag\n";
+    let (_dir, path) = user_file(text);
+    let auth = format!("Authorization: Bearer {TOKEN}");
+    let out = run(ofrep()
+        .args([
+            "conform",
+            &server.url,
+            "-H",
+            &auth,
+            "--no-builtin",
+            "-o",
+            "json",
+        ])
+        .arg("--scenarios")
+        .arg(&path));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    let evidence: Vec<&str> = doc["results"][0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let all = evidence.join("\n");
+    assert!(!all.contains(TOKEN), "{all}");
+    assert!(all.contains("> authorization: Bearer <redacted>"), "{all}");
+    // The request body and the first answer's body, cut to a few hundred bytes.
+    assert!(
+        all.contains("> {\"context\":{\"targetingKey\":\"ofrep-conform\"}}"),
+        "{all}"
+    );
+    let body = evidence
+        .iter()
+        .find(|l| l.starts_with("< {\"flags\""))
+        .unwrap_or_else(|| panic!("no response body in {all}"));
+    assert!(body.len() < 400 && body.contains("bytes in all)"), "{body}");
+    // About ten 304s in a second: the first, "N more like this", the last.
+    let more = evidence
+        .iter()
+        .find(|l| l.ends_with("more like this"))
+        .unwrap_or_else(|| panic!("no count of alike exchanges in {all}"));
+    let count: usize = more
+        .trim_start_matches("* ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((2..=20).contains(&count), "{more}");
+    let shown_304s = evidence
+        .iter()
+        .filter(|l| **l == "< 304 Not Modified")
+        .count();
+    assert_eq!(
+        shown_304s, 2,
+        "only the first and the last alike exchange: {all}"
+    );
+}
+
+/// The hint after a refused connection names the command that was run; the hint after a
+/// failed trigger is about the trigger that was configured.
+#[test]
+fn hints_name_the_command_that_was_run_and_the_trigger_that_failed() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let closed = format!("http://127.0.0.1:{port}");
+    for command in ["fetch", "watch", "conform"] {
+        let out = run(ofrep().args([command, &closed]));
+        assert_eq!(out.code, 2, "{command}: {}", out.stderr);
+        let hint = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("hint:"))
+            .unwrap_or("");
+        assert!(
+            hint.contains(&format!("`ofrep {command} --embedded`")),
+            "{command}: {}",
+            out.stderr
+        );
+    }
+    let out = run(ofrep().args(["conform"]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("`ofrep conform --embedded`"),
+        "{}",
+        out.stderr
+    );
+
+    let server = ReferenceServer::start(&[]);
+    let refused = format!("{closed}/change?token=t0ken");
+    let out = run(ofrep().args([
+        "conform",
+        &server.url,
+        "--tags",
+        "@change",
+        "--trigger-url",
+        &refused,
+    ]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let hint = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("hint:"))
+        .unwrap_or("");
+    assert!(
+        hint.contains(&format!("--trigger-url {closed}/change?<redacted>"))
+            && !hint.contains("--trigger-cmd")
+            && !hint.contains("t0ken"),
+        "{}",
+        out.stderr
+    );
+    let out = run(ofrep().args([
+        "conform",
+        &server.url,
+        "--tags",
+        "@change",
+        "--trigger-cmd",
+        "exit 3",
+    ]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let hint = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("hint:"))
+        .unwrap_or("");
+    assert!(
+        hint.contains("--trigger-cmd `exit 3`") && !hint.contains("--trigger-url"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Sends SIGINT to a child process, as Ctrl-C in a terminal does.
+fn interrupt(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// Each feature's results print while the run goes on; Ctrl-C then prints what finished,
+/// writes a valid JUnit file and a JSON document for it, and exits 130.
+#[test]
+fn results_print_as_they_finish_and_ctrl_c_reports_what_finished_and_exits_130() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    // Every answer takes 400 ms: the whole suite takes many seconds.
+    let server = ReferenceServer::start(&["--fault", "slow=400ms"]);
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["human", "json"] {
+        let junit = dir.path().join(format!("{format}.xml"));
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("ofrep"))
+            .args([
+                "--color",
+                "never",
+                "conform",
+                &server.url,
+                "-o",
+                format,
+                "--junit",
+            ])
+            .arg(&junit)
+            .env_remove("CI")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut seen = Vec::new();
+        if format == "human" {
+            // A finished feature's rows arrive while the run is still going.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !seen.iter().any(|l: &String| l.starts_with("  PASS ")) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok(line) => seen.push(line),
+                    Err(e) => panic!("no result row within 30 s ({e}): {seen:#?}"),
+                }
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the rows should come before the run ends: {seen:#?}"
+            );
+        } else {
+            std::thread::sleep(Duration::from_secs(3));
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the run ended too soon to interrupt"
+            );
+        }
+        interrupt(&child);
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no exit after SIGINT"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        reader.join().unwrap();
+        seen.extend(rx.try_iter());
+        let stdout = seen.join("\n");
+        assert_eq!(status.code(), Some(130), "{format}: {stdout}");
+
+        let xml = std::fs::read_to_string(&junit).expect("a JUnit file after Ctrl-C");
+        let script = "import sys, xml.etree.ElementTree as ET\nroot = ET.parse(sys.argv[1]).getroot()\nprint(len(root.findall('.//testcase')))\n";
+        let output = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&junit)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}\n{xml}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let cases: usize = String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            (1..45).contains(&cases),
+            "only what finished: {cases} cases"
+        );
+        if format == "human" {
+            assert!(
+                stdout.contains(&format!("stopped after {cases} of ")),
+                "{stdout}"
+            );
+            assert!(
+                stdout.lines().last().unwrap().starts_with("interrupted: "),
+                "{stdout}"
+            );
+        } else {
+            let doc: Value = serde_json::from_str(&stdout).expect("one JSON document");
+            assert_eq!(doc["interrupted"], true);
+            assert_eq!(doc["results"].as_array().unwrap().len(), cases);
+        }
+    }
+}
+
+/// `-v` prints every scenario's requests and responses on stderr, passes included; stdout
+/// keeps the report alone.
+#[test]
+fn verbose_conform_prints_each_scenarios_exchanges_on_stderr() {
+    let server = ReferenceServer::start(&[]);
+    let quiet = run(ofrep().args(["conform", &server.url, "--tags", "@id:bulk-shape"]));
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    assert!(!quiet.stderr.contains("> POST"), "{}", quiet.stderr);
+    let out = run(ofrep().args([
+        "conform",
+        &server.url,
+        "--tags",
+        "@id:bulk-shape",
+        "-v",
+        "-H",
+        "Authorization: Bearer v-s3cret",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("* pass bulk-shape (")
+            && out.stderr.contains("> POST ")
+            && out.stderr.contains("< 200 OK")
+            && out.stderr.contains("> authorization: Bearer <redacted>"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("v-s3cret") && !out.stdout.contains("v-s3cret"));
+    assert!(
+        !out.stdout.contains("> POST"),
+        "the report on stdout is unchanged: {}",
+        out.stdout
+    );
+}
+
+/// `--list` shows where each scenario is written and honours --tags and -o json;
+/// `--list-steps` honours -o json.
+#[test]
+fn list_shows_locations_and_honours_tags_and_json() {
+    let out = run(ofrep().args(["conform", "--list", "--tags", "@cors"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.contains("not covered"))
+        .collect();
+    assert!(
+        !rows.is_empty()
+            && rows
+                .iter()
+                .all(|l| l.contains("@cors") && l.contains("builtin/cors.feature:")),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("bulk-304-on-match"), "{}", out.stdout);
+
+    let all = run(ofrep().args(["conform", "--list"]));
+    assert!(
+        all.stdout.contains("builtin/etag.feature:"),
+        "{}",
+        all.stdout
+    );
+
+    let doc = run(ofrep().args([
+        "conform",
+        "--list",
+        "--tags",
+        "@sse and @should",
+        "-o",
+        "json",
+    ]))
+    .json();
+    let scenarios = doc["scenarios"].as_array().unwrap();
+    assert!(!scenarios.is_empty());
+    for s in scenarios {
+        let tags: Vec<&str> = s["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert!(tags.contains(&"sse") && tags.contains(&"should"), "{s}");
+        assert_eq!(s["level"], "should");
+        assert!(
+            s["location"].as_str().unwrap().starts_with("builtin/"),
+            "{s}"
+        );
+        for key in ["id", "feature", "scenario"] {
+            assert!(s[key].is_string(), "{key} in {s}");
+        }
+    }
+    assert_eq!(
+        doc["coverage"]["total"],
+        ofrep::protocol::checklist::CHECKLIST.len()
+    );
+
+    let steps = run(ofrep().args(["conform", "--list-steps", "-o", "json"])).json();
+    let steps = steps["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), ofrep::conform::steps::VOCABULARY.len());
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["pattern"] == "I request a bulk evaluation with If-None-Match {string}")
+    );
+}
+
+/// The built-in files can be printed or written out, to copy one and adapt it; a file written
+/// out runs as a user's scenario.
+#[test]
+fn built_in_scenarios_can_be_printed_or_written_out_to_copy() {
+    let out = run(ofrep().args(["conform", "--show-scenario", "bulk-304-on-match"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("# builtin/etag.feature\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("@id:bulk-304-on-match") && out.stdout.contains("Feature:"),
+        "{}",
+        out.stdout
+    );
+    let out = run(ofrep().args(["conform", "--show-scenario", "bulk-304-on-mtach"]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("`bulk-304-on-mtach`") && out.stderr.contains("--list"),
+        "{}",
+        out.stderr
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("copied");
+    let out = run(ofrep().args(["conform", "--print-builtin"]).arg(&target));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let written: Vec<_> = std::fs::read_dir(&target).unwrap().collect();
+    assert_eq!(written.len(), out.stdout.lines().count(), "{}", out.stdout);
+    assert!(target.join("etag.feature").is_file());
+    // Never over a file that is there.
+    let again = run(ofrep().args(["conform", "--print-builtin"]).arg(&target));
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    // A copy runs as the user's own.
+    let server = ReferenceServer::start(&[]);
+    let out = run(ofrep()
+        .args([
+            "conform",
+            &server.url,
+            "--no-builtin",
+            "--tags",
+            "@id:bulk-304-on-match",
+            "--scenarios",
+        ])
+        .arg(target.join("etag.feature")));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("1 passed"), "{}", out.stdout);
 }

@@ -1,6 +1,7 @@
 //! The JUnit XML of `conform` loads in a real JUnit consumer: Python's ElementTree, the parser
 //! behind the usual Python JUnit tooling, reads the file back and reports what it found.
 
+use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
 
@@ -210,5 +211,59 @@ fn junit_reports_an_info_observation_as_a_passed_case_with_the_observation_in_sy
     assert!(
         out.starts_with("info: observed: 200 (the ideal: status 304)"),
         "{out}"
+    );
+}
+
+#[test]
+fn junit_case_names_are_unique_within_a_suite_and_stay_bare_where_the_id_is() {
+    let named = |id: &str, scenario: &str| {
+        let mut r = result(id, "alpha", Status::Pass);
+        r.scenario = scenario.to_owned();
+        r
+    };
+    let report = ConformReport::new(
+        "http://127.0.0.1:1".to_owned(),
+        vec![
+            named("core-endpoints", "the bulk endpoint answers"),
+            named("core-endpoints", "the single-flag endpoint answers"),
+            named("core-json", "twice"),
+            named("core-json", "twice"),
+            named("single-shape", "alone"),
+            // The same id in another suite is another classname: no qualification needed.
+            result("core-endpoints", "beta", Status::Pass),
+        ],
+        Duration::from_secs(1),
+        Grading::default(),
+    );
+    let parsed = read_back(&report);
+    let keys: Vec<(String, String)> = parsed["suites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["cases"].as_array().unwrap())
+        .map(|c| {
+            (
+                c["classname"].as_str().unwrap().to_owned(),
+                c["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let unique: BTreeSet<&(String, String)> = keys.iter().collect();
+    assert_eq!(unique.len(), keys.len(), "{keys:?}");
+    let names: Vec<&str> = keys.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "core-endpoints (the bulk endpoint answers)",
+            "core-endpoints (the single-flag endpoint answers)",
+            "core-json (twice)",
+            "core-json (twice) #2",
+            "single-shape",
+            "core-endpoints",
+        ]
+    );
+    assert_eq!(
+        case(&parsed, "alpha", "core-json (twice) #2")["properties"]["id"],
+        "core-json"
     );
 }

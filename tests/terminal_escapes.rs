@@ -130,6 +130,10 @@ fn conform_shows_evidence_and_messages_with_control_characters_escaped() {
     assert!(out.stdout.contains("FAIL"), "{}{}", out.stdout, out.stderr);
     assert_no_controls("conform", &out);
     assert!(out.stdout.contains(r"\u{9b}"), "{}", out.stdout);
+    // -v writes every exchange on stderr: the server's headers and bodies, escaped too.
+    let out = run(ofrep().args(["-v", "conform", &server.url(), "--timeout", "2s"]));
+    assert_no_controls("conform -v", &out);
+    assert!(out.stderr.contains(r"\u{9b}"), "{}", out.stderr);
 }
 
 fn leak_lowercase(name: &str) -> &'static str {

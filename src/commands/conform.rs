@@ -1,17 +1,19 @@
 //! `ofrep conform`: load the scenarios, resolve the target and the trigger, run, report, and map
 //! the results to an exit code.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::cli::ConformArgs;
 use crate::commands::Target;
-use crate::conform::model::{ConformReport, ErrorCause, Grading, ScenarioResult, Status};
+use crate::conform::model::{ErrorCause, Grading, ScenarioResult, Status};
 use crate::conform::runner::{self, RunOptions};
-use crate::conform::scenario::{self, Scenario};
+use crate::conform::scenario::{self, Scenario, Source};
 use crate::conform::world::{ChangeTrigger, RunEnv};
 use crate::error::Error;
 use crate::exit::Outcome;
 use crate::protocol::client::Client;
+use crate::redact::Redactor;
 use crate::report::Ui;
 use crate::report::conform::Reporter;
 
@@ -24,13 +26,33 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
         reporter.steps()?;
         return Ok(Outcome::Success);
     }
-    let scenarios = load(&args)?;
-    if args.list {
-        reporter.list(&scenarios)?;
+    if let Some(dir) = &args.print_builtin {
+        let written = write_builtin(dir)?;
+        let paths: Vec<&Path> = written.iter().map(PathBuf::as_path).collect();
+        reporter.written(&paths)?;
         return Ok(Outcome::Success);
     }
+    if let Some(id) = &args.show_scenario {
+        let sources = scenario::builtin();
+        reporter.sources(&holding(&sources, id)?)?;
+        return Ok(Outcome::Success);
+    }
+    let scenarios = load(&args)?;
     let tags = args.tags.as_deref().map(runner::parse_tags).transpose()?;
-    if !scenarios.iter().any(|s| runner::selected(tags.as_ref(), s)) {
+    let selected: Vec<&Scenario> = scenarios
+        .iter()
+        .filter(|s| runner::selected(tags.as_ref(), s))
+        .collect();
+    if args.list {
+        // `--list` without --tags lists everything, @slow included: it is the catalogue.
+        let listed: Vec<&Scenario> = match &tags {
+            Some(_) => selected,
+            None => scenarios.iter().collect(),
+        };
+        reporter.list(&listed, tags.is_none())?;
+        return Ok(Outcome::Success);
+    }
+    if selected.is_empty() {
         return Err(runner::nothing_selected(
             args.tags.as_deref(),
             tags.as_ref(),
@@ -68,43 +90,97 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
         auth_required: args.auth_required,
         concurrency: usize::try_from(args.concurrency).unwrap_or(8),
     };
+    let grading = Grading {
+        strict: args.strict,
+        fail_on_skip: args.fail_on_skip,
+    };
 
-    let total = scenarios
-        .iter()
-        .filter(|s| runner::selected(options.tags.as_ref(), s))
-        .count();
-    let progress = reporter.progress(total);
-    let started = Instant::now();
-    let results = runner::run(&env, scenarios, &options, &|result| {
-        progress.finished(result)
-    })
-    .await;
-    progress.finish();
-    target.close().await;
-    let results = results?;
-    let report = ConformReport::new(
+    let live = reporter.live(
+        &selected,
         ui.redactor.url(base.as_str()).into_owned(),
-        results,
-        started.elapsed(),
-        Grading {
-            strict: args.strict,
-            fail_on_skip: args.fail_on_skip,
-        },
+        grading,
     );
-
-    reporter.finish(&report, args.junit.as_deref())?;
+    let started = Instant::now();
+    // Ctrl-C (or SIGTERM) stops the run where it is: the scenarios in flight are dropped, and
+    // the reports are written for those that finished.
+    let on_event = |event: runner::RunEvent<'_>| live.event(event);
+    let ran = tokio::select! {
+        results = runner::run(&env, scenarios.clone(), &options, &on_event) => Some(results),
+        () = super::stop_signal() => None,
+    };
+    let target_embedded = target.embedded.is_some();
+    target.close().await;
+    let interrupted = match ran {
+        Some(Err(error)) => {
+            live.abandon();
+            return Err(error);
+        }
+        Some(Ok(_)) => false,
+        None => true,
+    };
+    let report = live.finish(started.elapsed(), interrupted, args.junit.as_deref())?;
+    if interrupted {
+        return Ok(Outcome::Interrupted);
+    }
 
     // An error outranks a failure: "could not check" must not read as "checked and wrong".
     let statuses: Vec<Status> = report.results.iter().map(|r| r.status).collect();
     if let Some(first) = report.results.iter().find(|r| r.status == Status::Error) {
         let count = statuses.iter().filter(|s| **s == Status::Error).count();
-        return Err(not_run(count, first));
+        let trigger = trigger_hint(env.trigger.as_ref(), target_embedded, &ui.redactor);
+        return Err(not_run(count, first, &trigger));
     }
     Ok(if statuses.contains(&Status::Fail) {
         Outcome::Failure
     } else {
         Outcome::Success
     })
+}
+
+/// The built-in files `--show-scenario ID` prints: the one with scenario ID, or all for `all`.
+fn holding<'a>(sources: &'a [Source], id: &str) -> Result<Vec<&'a Source>, Error> {
+    if id == "all" {
+        return Ok(sources.iter().collect());
+    }
+    let mut found = Vec::new();
+    for source in sources {
+        if scenario::parse(source)?
+            .scenarios
+            .iter()
+            .any(|s| s.id == id)
+            && !found.iter().any(|f: &&Source| f.name == source.name)
+        {
+            found.push(source);
+        }
+    }
+    if found.is_empty() {
+        return Err(Error::usage(format!("no built-in scenario has the id `{id}`"))
+            .with_hint("`ofrep conform --list` shows every scenario's id; `--show-scenario all` prints every file"));
+    }
+    Ok(found)
+}
+
+/// Writes every built-in file into `dir` under its own name, refusing to overwrite one.
+fn write_builtin(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::file(format!("cannot create {}: {e}", dir.display())))?;
+    let mut written = Vec::new();
+    for source in scenario::builtin() {
+        let name = source.name.trim_start_matches("builtin/");
+        let path = dir.join(name);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| {
+                Error::file(format!("cannot write {}: {e}", path.display()))
+                    .with_hint("--print-builtin never overwrites a file: pick an empty directory")
+            })?;
+        std::io::Write::write_all(&mut file, source.text.as_bytes())
+            .map_err(|e| Error::file(format!("cannot write {}: {e}", path.display())))?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// `--trigger-url` is used as given: only checked for being an http(s) URL.
@@ -137,7 +213,7 @@ fn load(args: &ConformArgs) -> Result<Vec<Scenario>, Error> {
 
 /// The error for a run in which `count` scenarios could not be carried out, named by the first
 /// and by whose problem it was: the scenario's author, the network, or the trigger.
-fn not_run(count: usize, first: &ScenarioResult) -> Error {
+fn not_run(count: usize, first: &ScenarioResult, trigger_hint: &str) -> Error {
     let message = format!(
         "{count} scenario(s) could not run; the first: {} ({}): {}",
         first.id, first.location, first.message
@@ -147,11 +223,28 @@ fn not_run(count: usize, first: &ScenarioResult) -> Error {
             "the scenario at {} uses a step before what it needs is set up; `ofrep conform --list-steps` shows the vocabulary",
             first.location
         )),
-        Some(ErrorCause::Trigger) => Error::trigger(message).with_hint(
-            "check that --trigger-url answers a POST with 2xx, or that --trigger-cmd exits 0",
-        ),
+        Some(ErrorCause::Trigger) => Error::trigger(message).with_hint(trigger_hint),
         Some(ErrorCause::Transport) | None => Error::network(message).with_hint(
             "the report above has every result; a network error usually means the server went away mid-run",
         ),
+    }
+}
+
+/// What to check when the trigger failed, about the trigger this run used.
+fn trigger_hint(trigger: Option<&ChangeTrigger>, embedded: bool, redactor: &Redactor) -> String {
+    match trigger {
+        Some(ChangeTrigger::Url(_)) if embedded => {
+            "the built-in server's trigger failed, which is a bug in ofrep: please report it".into()
+        }
+        Some(ChangeTrigger::Url(url)) => {
+            let shown = redactor.url(url.as_str());
+            format!(
+                "flags are changed by a POST to --trigger-url {shown}: check that something listens there and answers 2xx (`curl -X POST '{shown}'`)"
+            )
+        }
+        Some(ChangeTrigger::Command(command)) => format!(
+            "flags are changed by running --trigger-cmd `{command}` through sh: run it yourself; it must change a flag and exit 0"
+        ),
+        None => "pass --trigger-url URL or --trigger-cmd CMD to change flags".into(),
     }
 }

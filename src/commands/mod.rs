@@ -36,6 +36,23 @@ pub async fn stop_signal() {
     }
 }
 
+/// An error from the shared client and target code, with its hint naming the command that was
+/// run: those hints are phrased for `fetch` (`ofrep fetch --embedded`), and a user who ran
+/// `ofrep watch` should be told to try `ofrep watch --embedded`.
+pub fn for_command(error: Error, command: &str) -> Error {
+    let phrased_for_fetch = [
+        crate::protocol::client::CONNECT_HINT,
+        target::NO_SERVER_HINT,
+    ];
+    match error.hint() {
+        Some(hint) if phrased_for_fetch.contains(&hint) => {
+            let hint = hint.replace("`ofrep fetch ", &format!("`ofrep {command} "));
+            error.with_hint(hint)
+        }
+        _ => error,
+    }
+}
+
 /// The server a client command talks to, resolved; with `--embedded`, the server it started.
 pub struct Target {
     pub resolved: Resolved,
@@ -74,5 +91,37 @@ impl Target {
         if let Some(server) = self.embedded {
             server.shutdown().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_written_for_fetch_name_the_command_that_was_run() {
+        let refused =
+            Error::network("could not connect").with_hint(crate::protocol::client::CONNECT_HINT);
+        assert_eq!(
+            for_command(refused, "watch").hint(),
+            Some("is the server running there? Try `ofrep watch --embedded` to see a working one")
+        );
+        let none = Error::usage("no server").with_hint(target::NO_SERVER_HINT);
+        let hint = for_command(none, "conform")
+            .hint()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            hint.contains("`ofrep conform https://flags.example.com`")
+                && hint.contains("`ofrep conform --embedded`")
+                && !hint.contains("fetch"),
+            "{hint}"
+        );
+        // Other hints that mention fetch on purpose are left alone.
+        let other = Error::answer("x").with_hint("run `ofrep fetch` against the same URL");
+        assert_eq!(
+            for_command(other, "watch").hint(),
+            Some("run `ofrep fetch` against the same URL")
+        );
     }
 }

@@ -69,7 +69,8 @@ pub struct ScenarioResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<String>,
     /// The HTTP exchanges (and stream observations) that prove it, secrets redacted, one line
-    /// each, as `> POST URL` / `< 304 Not Modified` / `< etag: "x"`.
+    /// each, as `> POST URL` / `< 304 Not Modified` / `< etag: "x"`, bodies after a lone `>` /
+    /// `<` line, alike exchanges in a row collapsed (`crate::conform::world::Evidence`).
     pub evidence: Vec<String>,
     /// Where the scenario is written: `builtin/etag.feature:12` or a user's path and line.
     pub location: String,
@@ -141,6 +142,10 @@ pub struct ConformReport {
     /// Whether skipped MUST-level checks count as failures.
     #[serde(rename = "failOnSkip")]
     pub fail_on_skip: bool,
+    /// Present when the run was stopped (Ctrl-C, SIGTERM) before every selected scenario ran:
+    /// `results` holds those that finished, and the exit code is 130.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 /// How strictly a run is graded, beyond each scenario's level.
@@ -153,6 +158,26 @@ pub struct Grading {
     pub fail_on_skip: bool,
 }
 
+impl Grading {
+    /// Applies `--strict` and `--fail-on-skip` to one result; grading twice changes nothing.
+    pub fn grade(&self, result: &mut ScenarioResult) {
+        if self.strict && result.status == Status::Warn {
+            result.status = Status::Fail;
+        }
+        if self.fail_on_skip
+            && result.status == Status::Skip
+            && result.level == Level::Must
+            && !result.not_applicable
+        {
+            result.status = Status::Fail;
+            result.message = format!(
+                "not checked, and --fail-on-skip counts a skipped MUST check as a failure: {}",
+                result.message
+            );
+        }
+    }
+}
+
 impl ConformReport {
     pub fn new(
         target: String,
@@ -161,20 +186,7 @@ impl ConformReport {
         grading: Grading,
     ) -> Self {
         for result in &mut results {
-            if grading.strict && result.status == Status::Warn {
-                result.status = Status::Fail;
-            }
-            if grading.fail_on_skip
-                && result.status == Status::Skip
-                && result.level == Level::Must
-                && !result.not_applicable
-            {
-                result.status = Status::Fail;
-                result.message = format!(
-                    "not checked, and --fail-on-skip counts a skipped MUST check as a failure: {}",
-                    result.message
-                );
-            }
+            grading.grade(result);
         }
         Self {
             target,
@@ -183,6 +195,7 @@ impl ConformReport {
             duration,
             strict: grading.strict,
             fail_on_skip: grading.fail_on_skip,
+            interrupted: false,
         }
     }
 }

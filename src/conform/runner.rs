@@ -108,14 +108,46 @@ fn tags_in<'a>(op: &'a TagOperation, out: &mut Vec<&'a str>) {
     }
 }
 
-/// Runs the selected scenarios; `on_result` sees each result as it is graded (for a progress
-/// bar). Fails only when the server cannot be reached at all.
+/// What the runner tells its caller while it runs, for a reporter to show results as they
+/// finish. `index` is the scenario's place among the selected ones, in the order given.
+#[derive(Debug, Clone, Copy)]
+pub enum RunEvent<'a> {
+    Started {
+        index: usize,
+        scenario: &'a Scenario,
+    },
+    /// `transcript` is every exchange and observation the scenario made, also when it passed
+    /// (for `-v`); the result itself keeps evidence only for what did not pass.
+    Finished {
+        index: usize,
+        result: &'a ScenarioResult,
+        transcript: &'a [String],
+    },
+}
+
+/// Runs the selected scenarios; `on_event` sees each start and each result as it is graded.
+/// Fails only when the server cannot be reached at all.
 pub async fn run(
     env: &RunEnv,
     scenarios: Vec<Scenario>,
     options: &RunOptions,
-    on_result: &(dyn Fn(&ScenarioResult) + Sync),
+    on_event: &(dyn Fn(RunEvent<'_>) + Sync),
 ) -> Result<Vec<ScenarioResult>, Error> {
+    // A scenario's evidence is kept in the result only when it did not pass.
+    let finished = |index: usize, mut result: ScenarioResult| {
+        on_event(RunEvent::Finished {
+            index,
+            result: &result,
+            transcript: &result.evidence,
+        });
+        if result.status == Status::Pass {
+            result.evidence = Vec::new();
+        }
+        (index, result)
+    };
+    let started = |index: usize, scenario: &Scenario| {
+        on_event(RunEvent::Started { index, scenario });
+    };
     let advertises_streams = probe::first_request(env, options.auth_required).await?;
 
     let chosen: Vec<(usize, Scenario)> = scenarios
@@ -134,8 +166,7 @@ pub async fn run(
                 not_applicable,
                 ..skipped(&scenario, reason)
             };
-            on_result(&result);
-            results.push((index, result));
+            results.push(finished(index, result));
         } else if scenario.has_tag("change") {
             changing.push((index, scenario));
         } else {
@@ -145,9 +176,8 @@ pub async fn run(
 
     let concurrent: Vec<(usize, ScenarioResult)> = futures_util::stream::iter(independent)
         .map(|(index, scenario)| async move {
-            let result = run_one(env, &scenario).await;
-            on_result(&result);
-            (index, result)
+            started(index, &scenario);
+            finished(index, run_one(env, &scenario).await)
         })
         .buffer_unordered(options.concurrency.max(1))
         .collect()
@@ -155,9 +185,8 @@ pub async fn run(
     results.extend(concurrent);
     // Scenarios that change flags would disturb the others' ETags: they run last, one at a time.
     for (index, scenario) in changing {
-        let result = run_one(env, &scenario).await;
-        on_result(&result);
-        results.push((index, result));
+        started(index, &scenario);
+        results.push(finished(index, run_one(env, &scenario).await));
     }
     results.sort_by_key(|(index, _)| *index);
     Ok(results.into_iter().map(|(_, result)| result).collect())
@@ -236,7 +265,8 @@ fn not_held(level: Level) -> Status {
     }
 }
 
-/// Runs one scenario's steps in order; the first step that does not pass decides.
+/// Runs one scenario's steps in order; the first step that does not pass decides. The result
+/// carries all the scenario's evidence, a pass's too ([`run`] keeps only what did not pass).
 pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
     let started = Instant::now();
     let mut world = World::new(env);
@@ -278,11 +308,7 @@ pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
                 (status, message, Some((expected, actual)))
             }
         };
-        let evidence = if status == Status::Pass {
-            Vec::new()
-        } else {
-            std::mem::take(&mut world.evidence)
-        };
+        let evidence = world.evidence.take();
         return ScenarioResult {
             cause,
             ..result(
@@ -307,7 +333,7 @@ pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
             status,
             message,
             None,
-            Vec::new(),
+            world.evidence.take(),
             started.elapsed(),
         )
     }

@@ -13,6 +13,11 @@ use super::redirect;
 use crate::error::{Error, root_cause};
 use crate::redact::Redactor;
 
+/// The hint after a refused connection, phrased for `fetch`; the other commands put their own
+/// name in it (`commands::for_command`).
+pub const CONNECT_HINT: &str =
+    "is the server running there? Try `ofrep fetch --embedded` to see a working one";
+
 /// The most a body buffer is sized up front from Content-Length.
 const MAX_PREALLOCATION: u64 = 16 << 20;
 
@@ -378,9 +383,8 @@ impl Client {
                 .with_hint("check the host name in the URL (or OFREP_ENDPOINT)");
         }
         if error.is_connect() {
-            return Error::network(format!("could not connect to {address}: {cause}")).with_hint(
-                "is the server running there? Try `ofrep fetch --embedded` to see a working one",
-            );
+            return Error::network(format!("could not connect to {address}: {cause}"))
+                .with_hint(CONNECT_HINT);
         }
         Error::network(format!("the request to {shown} failed: {cause}"))
     }

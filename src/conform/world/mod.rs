@@ -7,6 +7,7 @@
 
 mod assertions;
 mod error;
+mod evidence;
 mod requests;
 mod streams;
 mod subjects;
@@ -27,6 +28,7 @@ use crate::sse::parser::Event;
 use streams::StreamState;
 
 pub use error::StepError;
+pub use evidence::Evidence;
 pub use streams::event_metadata;
 pub use triggers::{ChangeTrigger, TriggerError};
 
@@ -107,7 +109,7 @@ pub struct World<'a> {
     changed_while_open: bool,
     event: Option<Event>,
     /// Exchanges and stream observations, redacted, for the report.
-    pub evidence: Vec<String>,
+    pub evidence: Evidence,
 }
 
 impl Drop for World<'_> {
@@ -131,7 +133,7 @@ impl<'a> World<'a> {
             stream: StreamState::None,
             changed_while_open: false,
             event: None,
-            evidence: Vec::new(),
+            evidence: Evidence::default(),
         }
     }
 

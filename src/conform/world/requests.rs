@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::assertions::opaque;
+use super::evidence;
 use super::streams::event_metadata;
 use super::{Outcome, StepError, World, fail};
 use crate::protocol::answer::Endpoint;
@@ -221,8 +222,8 @@ impl World<'_> {
             configured_headers: self.credentials,
         };
         let started = Instant::now();
-        let exchange = match self.env.client.exchange(&raw).await {
-            Ok(exchange) => exchange,
+        let received = match self.env.client.exchange_raw(&raw).await {
+            Ok(received) => received,
             Err(error) => {
                 let (limit, waited) = (self.env.client.config().timeout, started.elapsed());
                 if !crate::conform::probe::timed_out(waited, limit) {
@@ -238,8 +239,15 @@ impl World<'_> {
                 });
             }
         };
-        self.evidence
-            .extend(exchange.transcript(&self.env.redactor));
+        let (start, whole) = evidence::kept(&received.bytes);
+        let start = start.to_vec();
+        let exchange = received.classify();
+        self.evidence.exchange(
+            &exchange,
+            &self.last_body,
+            (&start, whole),
+            &self.env.redactor,
+        );
         let status = exchange.answer.status;
         if status == 200 && exchange.answer.endpoint == Endpoint::Bulk {
             self.last_bulk = exchange.answer.body.json().cloned();

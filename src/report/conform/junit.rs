@@ -8,8 +8,9 @@ use super::{by_feature, comparison};
 use crate::conform::model::{ConformReport, ScenarioResult, Status};
 
 /// The JUnit XML for `--junit PATH`: a test suite per feature, a test case per scenario named
-/// by its check id (so CI dashboards and the checklist agree), the feature as its classname and
-/// the scenario's name, level and location as properties. A failure becomes `<failure>`, a
+/// by its check id (so CI dashboards and the checklist agree; see [`case_names`] for ids that
+/// several scenarios prove), the feature as its classname and the id, scenario's name, level and
+/// location as properties. A failure becomes `<failure>`, a
 /// scenario that could not run `<error>`, a skip `<skipped>` with its reason; a warning passes
 /// with a `<system-out>` that starts `warning:`, since JUnit has no warning state and a SHOULD
 /// must not break a build unless `--strict` (which has already turned warnings into failures).
@@ -20,13 +21,43 @@ pub fn junit(report: &ConformReport) -> Result<String, SerializeError> {
     junit.set_time(report.duration);
     for (feature, results) in by_feature(&report.results) {
         let mut suite = TestSuite::new(feature);
-        suite.add_test_cases(results.into_iter().map(test_case));
+        let names = case_names(&results);
+        suite.add_test_cases(
+            results
+                .into_iter()
+                .zip(names)
+                .map(|(result, name)| test_case(result, name)),
+        );
         junit.add_test_suite(suite);
     }
     junit.to_string()
 }
 
-fn test_case(result: &ScenarioResult) -> TestCase {
+/// Each case's name within its suite: the check id where no other scenario of the feature proves
+/// the same id, else `id (scenario name)`; should even that repeat (a user's file with two
+/// scenarios of one name), ` #2`, ` #3`… after it. CI dashboards key test cases by
+/// (classname, name), and two cases that share it overwrite each other's history.
+pub(super) fn case_names(results: &[&ScenarioResult]) -> Vec<String> {
+    let count = |id: &str| results.iter().filter(|r| r.id == id).count();
+    let mut seen: Vec<String> = Vec::with_capacity(results.len());
+    for result in results {
+        let base = if count(&result.id) == 1 {
+            result.id.clone()
+        } else {
+            format!("{} ({})", result.id, result.scenario)
+        };
+        let mut name = base.clone();
+        let mut n = 1;
+        while seen.contains(&name) {
+            n += 1;
+            name = format!("{base} #{n}");
+        }
+        seen.push(name);
+    }
+    seen
+}
+
+fn test_case(result: &ScenarioResult, name: String) -> TestCase {
     let text = junit_text(result);
     let status = match result.status {
         Status::Pass | Status::Info | Status::Warn => TestCaseStatus::success(),
@@ -39,7 +70,7 @@ fn test_case(result: &ScenarioResult) -> TestCase {
         Status::Error => TestCaseStatus::non_success(NonSuccessKind::Error),
         Status::Skip => TestCaseStatus::skipped(),
     };
-    let mut case = TestCase::new(result.id.as_str(), status);
+    let mut case = TestCase::new(name, status);
     if matches!(result.status, Status::Fail | Status::Error | Status::Skip) {
         case.status.set_message(result.message.as_str());
     }
@@ -58,6 +89,7 @@ fn test_case(result: &ScenarioResult) -> TestCase {
     case.set_classname(result.feature.as_str())
         .set_time(result.duration)
         .add_properties([
+            Property::new("id", result.id.as_str()),
             Property::new("scenario", result.scenario.as_str()),
             Property::new("level", result.level.as_str()),
             Property::new("location", result.location.as_str()),

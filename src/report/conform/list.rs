@@ -2,13 +2,17 @@
 
 use std::io::{self, Write};
 
+use serde_json::{Value, json};
+
 use crate::conform::scenario::Scenario;
 use crate::conform::steps::VOCABULARY;
 use crate::protocol::checklist::{CHECKLIST, NOT_OBSERVABLE};
 use crate::report::pad;
 
-/// The scenarios by feature with their tags, then the checklist coverage.
-pub fn scenarios(out: &mut dyn Write, scenarios: &[Scenario]) -> io::Result<()> {
+/// The scenarios by feature with their tags and where each is written, then the checklist
+/// coverage: for the whole suite with what is not covered and why, for a selection (`--tags`)
+/// only its count.
+pub fn scenarios(out: &mut dyn Write, scenarios: &[&Scenario], whole: bool) -> io::Result<()> {
     let width = scenarios.iter().map(|s| s.id.len()).max().unwrap_or(0);
     let mut feature = "";
     for scenario in scenarios {
@@ -24,31 +28,75 @@ pub fn scenarios(out: &mut dyn Write, scenarios: &[Scenario]) -> io::Result<()> 
             .collect();
         writeln!(
             out,
-            "  {}  {}  ({})",
+            "  {}  {}  ({})  {}",
             pad(&scenario.id, width),
             scenario.name,
-            tags.join(" ")
+            tags.join(" "),
+            scenario.location
         )?;
     }
-    let uncovered: Vec<&str> = CHECKLIST
-        .iter()
-        .map(|(id, _)| *id)
-        .filter(|id| !scenarios.iter().any(|s| s.id == *id))
-        .collect();
+    let uncovered = uncovered(scenarios);
     writeln!(
         out,
         "\nchecklist coverage: {} of {} ids",
         CHECKLIST.len() - uncovered.len(),
         CHECKLIST.len()
     )?;
-    for id in uncovered {
-        let why = NOT_OBSERVABLE
-            .iter()
-            .find(|(known, _)| *known == id)
-            .map_or("no scenario", |(_, why)| why);
-        writeln!(out, "  not covered: {id}: {why}")?;
+    if whole {
+        for (id, why) in uncovered {
+            writeln!(out, "  not covered: {id}: {why}")?;
+        }
     }
     Ok(())
+}
+
+/// The checklist ids no scenario proves, each with why.
+fn uncovered(scenarios: &[&Scenario]) -> Vec<(&'static str, &'static str)> {
+    CHECKLIST
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| !scenarios.iter().any(|s| s.id == *id))
+        .map(|id| {
+            let why = NOT_OBSERVABLE
+                .iter()
+                .find(|(known, _)| *known == id)
+                .map_or("no scenario", |(_, why)| *why);
+            (id, why)
+        })
+        .collect()
+}
+
+/// `--list -o json`: `{"scenarios": [{id, feature, scenario, level, tags, location}],
+/// "coverage": {covered, total, uncovered: [{id, why}]}}`, tags without `@`.
+pub fn scenarios_json(scenarios: &[&Scenario]) -> Value {
+    let uncovered = uncovered(scenarios);
+    json!({
+        "scenarios": scenarios.iter().map(|s| json!({
+            "id": s.id,
+            "feature": s.feature,
+            "scenario": s.name,
+            "level": s.level,
+            "tags": s.tags,
+            "location": s.location,
+        })).collect::<Vec<_>>(),
+        "coverage": {
+            "covered": CHECKLIST.len() - uncovered.len(),
+            "total": CHECKLIST.len(),
+            "uncovered": uncovered.iter().map(|(id, why)| json!({"id": id, "why": why})).collect::<Vec<_>>(),
+        },
+    })
+}
+
+/// `--list-steps -o json`: `{"steps": [{group, pattern, help, example}]}`.
+pub fn steps_json() -> Value {
+    json!({
+        "steps": VOCABULARY.iter().map(|d| json!({
+            "group": d.group,
+            "pattern": d.pattern,
+            "help": d.help,
+            "example": d.example,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// The step vocabulary, by group, with an example each.

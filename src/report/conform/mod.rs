@@ -8,7 +8,10 @@
 
 mod human;
 mod junit;
+#[cfg(test)]
+mod layout_tests;
 mod list;
+mod live;
 mod progress;
 #[cfg(test)]
 mod tests;
@@ -20,11 +23,12 @@ use serde_json::Value;
 
 use super::{Ui, pad};
 use crate::cli::OutputFormat;
-use crate::conform::model::{ConformReport, ScenarioResult};
-use crate::conform::scenario::Scenario;
+use crate::conform::model::{ConformReport, Grading, ScenarioResult};
+use crate::conform::scenario::{Scenario, Source};
 use crate::error::Error;
-pub use human::human;
+pub use human::{Layout, human};
 pub use junit::junit;
+pub use live::Live;
 pub use progress::Progress;
 
 /// Everything `conform` writes, for one run.
@@ -37,49 +41,66 @@ impl<'a> Reporter<'a> {
         Self { ui }
     }
 
-    /// `--list`: the scenarios by feature, then what the checklist has that none of them covers.
-    pub fn list(&self, scenarios: &[Scenario]) -> Result<(), Error> {
-        let mut out = io::stdout().lock();
-        list::scenarios(&mut out, scenarios)?;
-        out.flush()?;
-        Ok(())
-    }
-
-    /// `--list-steps`: the step vocabulary with an example each.
-    pub fn steps(&self) -> Result<(), Error> {
-        let mut out = io::stdout().lock();
-        list::steps(&mut out)?;
-        out.flush()?;
-        Ok(())
-    }
-
-    /// A progress bar over `total` scenarios, drawn only where `Ui::progress` allows.
-    pub fn progress(&self, total: usize) -> Progress {
-        Progress::new(total as u64, self.ui.progress)
-    }
-
-    /// The final report: the JUnit file when asked for, then the result on stdout.
-    pub fn finish(&self, report: &ConformReport, junit_path: Option<&Path>) -> Result<(), Error> {
-        if let Some(path) = junit_path {
-            let xml = junit(report)
-                .map_err(|e| Error::file(format!("cannot render the JUnit report: {e}")))?;
-            std::fs::write(path, xml).map_err(|e| {
-                Error::file(format!(
-                    "cannot write the JUnit report {}: {e}",
-                    path.display()
-                ))
-            })?;
-        }
+    /// `--list`: the (selected) scenarios by feature with their tags and locations, then what
+    /// the checklist has that none of them covers; as one JSON document with `-o json`.
+    /// `whole` is false for a selection (`--tags`).
+    pub fn list(&self, scenarios: &[&Scenario], whole: bool) -> Result<(), Error> {
         let mut out = io::stdout().lock();
         match self.ui.format {
+            OutputFormat::Human => list::scenarios(&mut out, scenarios, whole)?,
             OutputFormat::Json => {
-                serde_json::to_writer_pretty(&mut out, &json(report)).map_err(io::Error::from)?;
+                serde_json::to_writer_pretty(&mut out, &list::scenarios_json(scenarios))
+                    .map_err(io::Error::from)?;
                 writeln!(out)?;
             }
-            OutputFormat::Human => human(report, &mut out, &self.ui.out)?,
         }
         out.flush()?;
         Ok(())
+    }
+
+    /// `--list-steps`: the step vocabulary with an example each; as JSON with `-o json`.
+    pub fn steps(&self) -> Result<(), Error> {
+        let mut out = io::stdout().lock();
+        match self.ui.format {
+            OutputFormat::Human => list::steps(&mut out)?,
+            OutputFormat::Json => {
+                serde_json::to_writer_pretty(&mut out, &list::steps_json())
+                    .map_err(io::Error::from)?;
+                writeln!(out)?;
+            }
+        }
+        out.flush()?;
+        Ok(())
+    }
+
+    /// `--show-scenario`: the built-in files, as they are, each after a `# name` line.
+    pub fn sources(&self, sources: &[&Source]) -> Result<(), Error> {
+        let mut out = io::stdout().lock();
+        for (n, source) in sources.iter().enumerate() {
+            if n > 0 {
+                writeln!(out)?;
+            }
+            writeln!(out, "# {}", source.name)?;
+            write!(out, "{}", source.text)?;
+        }
+        out.flush()?;
+        Ok(())
+    }
+
+    /// `--print-builtin DIR`: which files were written.
+    pub fn written(&self, paths: &[&Path]) -> Result<(), Error> {
+        let mut out = io::stdout().lock();
+        for path in paths {
+            writeln!(out, "{}", path.display())?;
+        }
+        out.flush()?;
+        Ok(())
+    }
+
+    /// The reporter of a run over the `selected` scenarios, in the order the runner numbers
+    /// them; prints the heading now, and each result as it finishes.
+    pub fn live(&self, selected: &[&Scenario], target: String, grading: Grading) -> Live<'a> {
+        Live::new(self.ui, selected, target, grading)
     }
 }
 

@@ -355,16 +355,26 @@ fn junit_has_a_suite_per_feature_and_a_case_per_scenario() {
 }
 
 #[test]
-fn progress_counts_finished_scenarios_and_shows_the_last_id() {
+fn progress_counts_finished_scenarios_and_shows_what_is_running() {
     let report = sample();
     let progress = Progress::drawn_to(7, Some(ProgressDrawTarget::hidden()));
+    for result in &report.results[..4] {
+        progress.clone().started(&result.id);
+    }
+    let bar = progress.bar.as_ref().unwrap();
+    assert_eq!(
+        bar.message(),
+        "running 4: bulk-304-on-match, streams-shape, bulk-304-no-body, sse-notify"
+    );
     for result in &report.results[..3] {
         progress.clone().finished(result);
     }
-    let bar = progress.bar.as_ref().unwrap();
     assert_eq!(bar.position(), 3);
     assert_eq!(bar.length(), Some(7));
-    assert_eq!(bar.message(), "bulk-304-no-body");
+    assert_eq!(bar.message(), "running 1: sse-notify");
+    progress.finished(&report.results[3]);
+    assert_eq!(bar.message(), "");
+    assert_eq!(progress.suspend(|| 42), 42);
     progress.finish();
     assert!(bar.is_finished());
 }
@@ -373,7 +383,9 @@ fn progress_counts_finished_scenarios_and_shows_the_last_id() {
 fn disabled_progress_draws_nothing() {
     let progress = Progress::new(7, false);
     assert!(progress.bar.is_none());
+    progress.started("x");
     progress.finished(&sample().results[0]);
+    assert_eq!(progress.suspend(|| 7), 7);
     progress.finish();
 }
 
