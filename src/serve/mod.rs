@@ -171,11 +171,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// Loads the flags, binds, and serves in the background. Errors: an invalid flag file
-    /// (naming file:line:column) or an address that cannot be bound.
+    /// Loads the flags, binds, and serves in the background. Errors: a blank `require_auth`
+    /// token, an invalid flag file (naming file:line:column) or an address that cannot be bound.
     pub async fn start(
         config: ServeConfig,
     ) -> Result<(Server, mpsc::UnboundedReceiver<ServeEvent>), Error> {
+        if config
+            .require_auth
+            .as_ref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            // Every credential would be compared with nothing; `commands::serve` says so first.
+            return Err(Error::usage("the required auth token is empty or blank"));
+        }
         let flags = match &config.flags_file {
             Some(path) => reload::load(path).await?,
             None => demo::demo_flags(),
@@ -191,7 +199,7 @@ impl Server {
             .local_addr()
             .map_err(|e| Error::server(format!("cannot read the bound address: {e}")))?;
         let (events, receiver) = mpsc::unbounded_channel();
-        let state = Arc::new(state::State::new(&config, flags, events.clone()));
+        let state = Arc::new(state::State::new(&config, addr, flags, events.clone()));
 
         let mut tasks = Vec::new();
         let watcher = match &config.flags_file {

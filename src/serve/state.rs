@@ -2,6 +2,7 @@
 //! closes every open stream.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -22,6 +23,8 @@ pub struct State {
     pub keepalive: Duration,
     pub require_auth: Option<String>,
     pub control: bool,
+    /// The address the listener is bound to: the control API answers only requests for it.
+    pub bound: SocketAddr,
     pub max_body_size: usize,
     pub max_streams: usize,
     pub events: mpsc::UnboundedSender<ServeEvent>,
@@ -67,6 +70,7 @@ impl std::error::Error for ChangeError {}
 impl State {
     pub fn new(
         config: &ServeConfig,
+        bound: SocketAddr,
         flags: FlagSet,
         events: mpsc::UnboundedSender<ServeEvent>,
     ) -> Self {
@@ -78,6 +82,7 @@ impl State {
             keepalive: config.keepalive,
             require_auth: config.require_auth.clone(),
             control: config.control,
+            bound,
             max_body_size: config.max_body_size,
             max_streams: config.max_streams,
             events,

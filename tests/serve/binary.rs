@@ -187,3 +187,51 @@ fn the_binary_exits_2_listing_the_faults_for_an_unknown_one() {
         "{stderr}"
     );
 }
+
+/// Runs `command` to its end, or kills it after [`LONG`] (a server that should have refused to
+/// start must not hang the test).
+fn output_within(command: &mut Command) -> std::process::Output {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    match receiver.recv_timeout(LONG) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").arg(id.to_string()).status();
+            panic!("`{command:?}` still ran after {LONG:?}");
+        }
+    }
+}
+
+#[test]
+fn the_binary_exits_2_for_a_blank_token_from_the_flag_or_the_environment() {
+    let serve = || {
+        let mut command = ofrep();
+        command.args(["serve", "--port", "0"]);
+        command
+    };
+    let runs = [
+        serve().args(["--require-auth", ""]),
+        serve().args(["--require-auth", " \t"]),
+        serve().env("OFREP_SERVE_TOKEN", ""),
+        serve().env("OFREP_SERVE_TOKEN", "   "),
+    ]
+    .map(output_within);
+    for output in runs {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains("empty or blank"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("listening"), "{stderr}");
+    }
+}
