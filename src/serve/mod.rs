@@ -12,7 +12,7 @@
 //!   `--require-auth`, the `slow` fault, the request log); `control`: the control endpoints.
 //! - `stream` and `sse_frame`: the ADR-0008 event stream and its frames.
 //! - `body`: request bodies in, JSON error bodies out; `evaluate`: one flag for one context.
-//! - `flags`: flagd flag definitions; `demo`: the built-in set; `reload`: `--flags FILE`, loaded
+//! - `flags`: flagd flag definitions (`evaluators`: their `$ref`s, expanded within a budget); `demo`: the built-in set; `reload`: `--flags FILE`, loaded
 //!   and reloaded when it changes; `store` and `state`: what every handler shares.
 //! - `faults`: the fault modes; `stray_body`: the socket wrapper behind `304-with-body`.
 
@@ -21,6 +21,7 @@ mod body;
 mod control;
 mod demo;
 mod evaluate;
+mod evaluators;
 mod faults;
 mod flags;
 mod http;

@@ -235,3 +235,26 @@ fn the_binary_exits_2_for_a_blank_token_from_the_flag_or_the_environment() {
         assert!(!stderr.contains("listening"), "{stderr}");
     }
 }
+
+#[test]
+fn the_binary_exits_2_for_a_flag_file_that_expands_without_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("laughs.json");
+    let mut evaluators = vec![r#""l0": "ha""#.to_owned()];
+    for level in 1..=9 {
+        let refs = vec![format!(r#"{{"$ref": "l{}"}}"#, level - 1); 10].join(",");
+        evaluators.push(format!(r#""l{level}": [{refs}]"#));
+    }
+    let text = format!(
+        "{{\"$evaluators\": {{{}}},\n\"flags\": {{\"f\": {{\"state\": \"ENABLED\", \"variants\": {{\"a\": 1}}, \"defaultVariant\": \"a\", \"targeting\": {{\"$ref\": \"l9\"}}}}}}}}",
+        evaluators.join(",")
+    );
+    std::fs::write(&path, text).unwrap();
+    let output = output_within(ofrep().args(["serve", "--port", "0", "--flags"]).arg(&path));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("laughs.json:2:11: flag `f`: expanding `$ref`s would copy more than"),
+        "{stderr}"
+    );
+}
