@@ -125,6 +125,9 @@ where
     let mut builder = http1::Builder::new();
     // With a timer, hyper cuts off a client that is slow to send a request head (30 s).
     builder.timer(TokioTimer::new());
+    // A client may shut down its write side once its request is sent; without this hyper takes
+    // the EOF it reads while the handler runs for a dropped client, and never answers.
+    builder.half_close(true);
     let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     tokio::select! {
