@@ -62,6 +62,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, Error> {
         control: args.control,
         faults,
         max_body_size,
+        body_timeout: crate::serve::BODY_TIMEOUT,
         max_streams: crate::serve::DEFAULT_MAX_STREAMS,
     })
 }

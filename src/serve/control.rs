@@ -23,7 +23,7 @@ use super::state::{ChangeError, State};
 /// `POST /control/change`: `{"flag": KEY, "variant": NAME}` sets that flag's default variant; an
 /// empty body makes the built-in change. Answers the change and the new configuration token.
 pub async fn change(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Body) -> Response {
-    let bytes = match read_limited(&headers, body, state.max_body_size).await {
+    let bytes = match read_limited(&headers, body, &state.bodies).await {
         Ok(bytes) => bytes,
         Err(rejection) => return general_error(rejection.status, rejection.details),
     };

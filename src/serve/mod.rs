@@ -43,6 +43,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::error::Error;
+pub use body::BODY_TIMEOUT;
 pub use faults::{Fault, FaultError, KNOWN as FAULT_MODES};
 pub use flags::FlagSet;
 pub use state::{Change, ChangeError};
@@ -64,6 +65,8 @@ pub struct ServeConfig {
     pub control: bool,
     pub faults: Vec<Fault>,
     pub max_body_size: usize,
+    /// How long a request body may take to arrive (default [`BODY_TIMEOUT`]).
+    pub body_timeout: Duration,
     /// Event streams beyond this many are answered 503 (default [`DEFAULT_MAX_STREAMS`]).
     pub max_streams: usize,
 }
@@ -92,6 +95,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("control", &self.control)
             .field("faults", &self.faults)
             .field("max_body_size", &self.max_body_size)
+            .field("body_timeout", &self.body_timeout)
             .field("max_streams", &self.max_streams)
             .finish()
     }
@@ -112,6 +116,7 @@ impl ServeConfig {
             control: true,
             faults: Vec::new(),
             max_body_size: 1 << 20,
+            body_timeout: BODY_TIMEOUT,
             max_streams: DEFAULT_MAX_STREAMS,
         }
     }

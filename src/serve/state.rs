@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::body::Bodies;
 use super::faults::Faults;
 use super::flags::FlagSet;
 use super::store::Store;
@@ -25,7 +26,7 @@ pub struct State {
     pub control: bool,
     /// The address the listener is bound to: the control API answers only requests for it.
     pub bound: SocketAddr,
-    pub max_body_size: usize,
+    pub bodies: Bodies,
     pub max_streams: usize,
     pub events: mpsc::UnboundedSender<ServeEvent>,
     /// Open streams, counted by a guard each stream holds.
@@ -83,7 +84,7 @@ impl State {
             require_auth: config.require_auth.clone(),
             control: config.control,
             bound,
-            max_body_size: config.max_body_size,
+            bodies: Bodies::new(config.max_body_size, config.body_timeout),
             max_streams: config.max_streams,
             events,
             streams: AtomicUsize::new(0),

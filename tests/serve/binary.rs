@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::{BULK, LONG};
 
-fn ofrep() -> Command {
+pub fn ofrep() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ofrep"));
     command
         .env_remove("OFREP_SERVE_TOKEN")
@@ -18,7 +18,7 @@ fn ofrep() -> Command {
 }
 
 /// Kills the child on drop, so a failing test leaves no server behind.
-struct Child(std::process::Child);
+pub struct Child(pub std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {
@@ -31,7 +31,7 @@ impl Child {
     /// Starts `ofrep serve --port 0 ARGS` with `stream` piped (the other one discarded) and
     /// returns the first line written there, read with a time bound, and the rest of the pipe,
     /// left unread.
-    fn serve(args: &[&str], stream: Output) -> (Self, String, Box<dyn BufRead + Send>) {
+    pub fn serve(args: &[&str], stream: Output) -> (Self, String, Box<dyn BufRead + Send>) {
         let mut command = ofrep();
         command
             .args(["serve", "--port", "0", "--color", "never"])
@@ -78,7 +78,7 @@ impl Child {
     }
 }
 
-enum Output {
+pub enum Output {
     Stdout,
     Stderr,
 }
