@@ -292,7 +292,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
     pub keepalive: Duration,
 
-    /// Require `Authorization: Bearer TOKEN` or `X-API-Key: TOKEN` on every OFREP request.
+    /// Require `Authorization: Bearer TOKEN` or `X-API-Key: TOKEN` on every OFREP and control
+    /// request. A blank token is refused.
     #[arg(
         long,
         value_name = "TOKEN",
@@ -399,6 +400,8 @@ Control endpoints (with --control):
   POST /control/change         change a flag and notify streams; body {\"flag\": KEY,
                                \"variant\": NAME} or empty for the next demo change
   POST /control/streams/drop   close every open event stream
+  They need the --require-auth token too, answer only a Host naming this server (the bound
+  address, or localhost when bound to loopback), and send no CORS headers.
 
 Fault modes (--fault NAME[=VALUE], each breaks the checklist id in brackets):
   no-etag                   no ETag header on 200 [bulk-etag-present]

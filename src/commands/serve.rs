@@ -1,6 +1,7 @@
 //! `ofrep serve`: resolve the arguments, start the server, hand its log to the reporter, stop on
 //! Ctrl-C or SIGTERM.
 
+use std::ffi::OsStr;
 use std::time::Duration;
 
 use crate::cli::ServeArgs;
@@ -43,6 +44,10 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, Error> {
     if args.demo.is_some_and(|d| d.is_zero()) {
         return Err(Error::usage("--demo must be above zero"));
     }
+    let require_auth = token(
+        args.require_auth.as_deref(),
+        std::env::var_os(TOKEN_ENV).as_deref(),
+    )?;
     let max_body_size = usize::try_from(args.max_body_size)
         .map_err(|_| Error::usage("--max-body-size is larger than this machine can address"))?;
     Ok(ServeConfig {
@@ -53,12 +58,36 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, Error> {
         public_url,
         inactivity_delay: args.inactivity_delay,
         keepalive: args.keepalive,
-        require_auth: args.require_auth.clone(),
+        require_auth,
         control: args.control,
         faults,
         max_body_size,
+        body_timeout: crate::serve::BODY_TIMEOUT,
         max_streams: crate::serve::DEFAULT_MAX_STREAMS,
     })
+}
+
+/// The environment variable `--require-auth` falls back to (cli.rs names it too).
+const TOKEN_ENV: &str = "OFREP_SERVE_TOKEN";
+
+/// The `--require-auth` token, trimmed as header values are. A blank one is refused rather than
+/// taken for "no auth": clap drops an empty environment variable silently, so `env` is looked at
+/// here too, and an unset secret in a deployment must not start an open server.
+fn token(flag: Option<&str>, env: Option<&OsStr>) -> Result<Option<String>, Error> {
+    let hint =
+        "give a token, or leave out --require-auth and OFREP_SERVE_TOKEN to serve without auth";
+    match (flag, env) {
+        (Some(token), _) if token.trim().is_empty() => Err(Error::usage(
+            "--require-auth is empty or blank: no request could ever carry it",
+        )
+        .with_hint(hint)),
+        (Some(token), _) => Ok(Some(token.trim().to_owned())),
+        (None, Some(env)) if env.to_string_lossy().trim().is_empty() => Err(Error::usage(format!(
+            "{TOKEN_ENV} is set but empty or blank: no request could ever carry it"
+        ))
+        .with_hint(hint)),
+        (None, _) => Ok(None),
+    }
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -119,6 +148,26 @@ mod tests {
         assert_eq!(config.public_url.unwrap().as_str(), "https://x.example/");
         assert_eq!(config.max_body_size, 1 << 20);
         assert!(resolved(&["--demo"]).unwrap().demo == Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn a_blank_token_is_refused_from_the_flag_or_the_environment() {
+        for (flag, env) in [
+            (Some(""), None),
+            (Some(" \t "), None),
+            (None, Some("")),
+            (None, Some("  ")),
+        ] {
+            let error = token(flag, env.map(OsStr::new)).unwrap_err();
+            assert!(matches!(error, Error::Usage { .. }), "{flag:?} {env:?}");
+            assert!(error.to_string().contains("blank"), "{error}");
+        }
+        assert_eq!(token(Some(" s3 "), None).unwrap().as_deref(), Some("s3"));
+        assert_eq!(token(None, None).unwrap(), None);
+        assert_eq!(
+            token(Some("a"), Some(OsStr::new(""))).unwrap().as_deref(),
+            Some("a")
+        );
     }
 
     #[test]

@@ -125,6 +125,13 @@ where
     let mut builder = http1::Builder::new();
     // With a timer, hyper cuts off a client that is slow to send a request head (30 s).
     builder.timer(TokioTimer::new());
+    // A client may shut down its write side once its request is sent; without this hyper takes
+    // the EOF it reads while the handler runs for a dropped client, and never answers.
+    builder.half_close(true);
+    // hyper's read buffer grows to about 400 KiB on a connection that streams a body, and keeps
+    // it while the body stalls; 64 KiB is plenty for a head (an event stream's is under 8 KiB)
+    // and bounds what 300 stalled uploads pin (the bodies themselves share body.rs's budget).
+    builder.max_buf_size(64 * 1024);
     let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     tokio::select! {

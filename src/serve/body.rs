@@ -1,10 +1,67 @@
 //! Request bodies in, JSON error bodies out: the part of every handler that deals with bad input.
+//!
+//! A body must arrive within a time bound, and all bodies being read share one memory budget, so
+//! clients that stop half-way through large bodies cannot pin the server's memory: a body that
+//! cannot get its share of the budget waits (its socket unread) until its deadline, then is
+//! answered 408 like one that arrived too slowly.
+
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+/// How long a request body may take to arrive, from the end of its head (hyper bounds the head
+/// by the same 30 s).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The memory all request bodies being read may hold together, unless one body may be larger.
+pub const BODIES_IN_FLIGHT: usize = 32 * 1024 * 1024;
+
+/// The first bytes of every body are not charged to the budget, so the small bodies evaluation
+/// takes are never kept waiting by large ones; per connection this is less than hyper's own read
+/// buffer (accept.rs).
+pub const FREE_PER_BODY: usize = 16 * 1024;
+
+/// The budget is counted in units of this many bytes, so it fits a semaphore's u32 permits.
+const UNIT: usize = 1024;
+
+/// How request bodies are read: the largest accepted, how long one may take, and the memory
+/// budget all bodies in flight share.
+pub struct Bodies {
+    pub max_size: usize,
+    timeout: Duration,
+    /// One permit per [`UNIT`] bytes held by bodies being read.
+    memory: Semaphore,
+    /// What each body may hold before it is charged.
+    free: usize,
+}
+
+impl Bodies {
+    /// The budget is [`BODIES_IN_FLIGHT`], or one body of `max_size` if that is more, so every
+    /// acceptable body can be read once the others are done.
+    pub fn new(max_size: usize, timeout: Duration) -> Self {
+        Self::with_budget(max_size, timeout, BODIES_IN_FLIGHT, FREE_PER_BODY)
+    }
+
+    fn with_budget(max_size: usize, timeout: Duration, budget: usize, free: usize) -> Self {
+        let units = units(budget.max(max_size)).min(Semaphore::MAX_PERMITS);
+        Self {
+            max_size,
+            timeout,
+            memory: Semaphore::new(units),
+            free,
+        }
+    }
+}
+
+fn units(bytes: usize) -> usize {
+    bytes.div_ceil(UNIT)
+}
 
 /// A JSON response with `application/json`.
 pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
@@ -54,17 +111,28 @@ impl Rejection {
     }
 }
 
-/// Reads at most `limit` bytes; more is a 413 (checked on Content-Length first, then while
-/// reading, since a chunked body has no length up front).
+/// Reads at most `bodies.max_size` bytes; more is a 413 (checked on Content-Length first, then
+/// while reading, since a chunked body has no length up front). A body that has not arrived
+/// within the time bound, or could not get its share of the memory budget by then, is a 408.
 pub async fn read_limited(
     headers: &HeaderMap,
     body: Body,
-    limit: usize,
+    bodies: &Bodies,
 ) -> Result<Vec<u8>, Rejection> {
+    let limit = bodies.max_size;
+    let deadline = Instant::now() + bodies.timeout;
     let too_large = || Rejection {
         status: StatusCode::PAYLOAD_TOO_LARGE,
         code: "PARSE_ERROR",
         details: format!("the request body is larger than {limit} bytes"),
+    };
+    let too_slow = || Rejection {
+        status: StatusCode::REQUEST_TIMEOUT,
+        code: "PARSE_ERROR",
+        details: format!(
+            "the request body did not arrive within {} s",
+            bodies.timeout.as_secs_f64()
+        ),
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -73,17 +141,55 @@ pub async fn read_limited(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
+    // A declared length is reserved whole before reading, so bodies that stall half-way hold
+    // what they announced and no two of them wait on each other for the rest.
+    let mut held: Option<SemaphorePermit<'_>> = None;
+    let declared = declared.map_or(0, |n| n as usize);
+    reserve(bodies, &mut held, declared, deadline)
+        .await
+        .ok_or_else(too_slow)?;
     let mut bytes = Vec::new();
     let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk =
-            chunk.map_err(|e| Rejection::parse(format!("could not read the request body: {e}")))?;
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, stream.next()).await {
+            Err(_) => return Err(too_slow()),
+            Ok(None) => break,
+            Ok(Some(chunk)) => chunk
+                .map_err(|e| Rejection::parse(format!("could not read the request body: {e}")))?,
+        };
         if bytes.len() + chunk.len() > limit {
             return Err(too_large());
         }
+        reserve(bodies, &mut held, bytes.len() + chunk.len(), deadline)
+            .await
+            .ok_or_else(too_slow)?;
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+/// Grows `held` to cover `bytes`, waiting at most until `deadline`; `None` if it could not.
+async fn reserve<'a>(
+    bodies: &'a Bodies,
+    held: &mut Option<SemaphorePermit<'a>>,
+    bytes: usize,
+    deadline: Instant,
+) -> Option<()> {
+    let have = held.as_ref().map_or(0, SemaphorePermit::num_permits);
+    let more = units(bytes.saturating_sub(bodies.free)).saturating_sub(have);
+    if more == 0 {
+        return Some(());
+    }
+    let more = u32::try_from(more).ok()?;
+    let permit = tokio::time::timeout_at(deadline, bodies.memory.acquire_many(more))
+        .await
+        .ok()?
+        .ok()?;
+    match held {
+        Some(held) => held.merge(permit),
+        None => *held = Some(permit),
+    }
+    Some(())
 }
 
 /// True for `application/json` and any `+json` type, parameters allowed.
@@ -105,9 +211,9 @@ pub fn is_json(content_type: &str) -> bool {
 pub async fn read_context(
     headers: &HeaderMap,
     body: Body,
-    limit: usize,
+    bodies: &Bodies,
 ) -> Result<Map<String, Value>, Rejection> {
-    let bytes = read_limited(headers, body, limit).await?;
+    let bytes = read_limited(headers, body, bodies).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
@@ -160,7 +266,8 @@ mod tests {
         if let Some(ct) = content_type {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
         }
-        read_context(&headers, Body::from(body.to_owned()), 64).await
+        let bodies = Bodies::new(64, BODY_TIMEOUT);
+        read_context(&headers, Body::from(body.to_owned()), &bodies).await
     }
 
     #[tokio::test]
@@ -193,6 +300,101 @@ mod tests {
             context(json, &huge).await.unwrap_err().status,
             StatusCode::PAYLOAD_TOO_LARGE
         );
+    }
+
+    /// A body that sends `first` and then nothing, ever.
+    fn stalled(first: &'static [u8]) -> Body {
+        let chunk: Result<bytes::Bytes, std::io::Error> = Ok(bytes::Bytes::from_static(first));
+        Body::from_stream(
+            futures_util::stream::iter([chunk]).chain(futures_util::stream::pending()),
+        )
+    }
+
+    fn declaring(length: usize) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        headers
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stalls_is_a_408_at_its_deadline() {
+        let bodies = Bodies::new(1 << 20, Duration::from_millis(100));
+        let started = std::time::Instant::now();
+        let rejection = read_limited(&declaring(100), stalled(b"{\"con"), &bodies)
+            .await
+            .unwrap_err();
+        assert_eq!(rejection.status, StatusCode::REQUEST_TIMEOUT);
+        assert!(
+            rejection.details.contains("within 0.1 s"),
+            "{}",
+            rejection.details
+        );
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(100) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn bodies_in_flight_share_one_budget_and_give_it_back() {
+        let bodies = Bodies::with_budget(4096, Duration::from_millis(200), 4096, 0);
+        let full = bodies.memory.available_permits();
+        let (three, two) = (declaring(3000), declaring(2000));
+        let mut holder = Box::pin(read_limited(&three, stalled(b"x"), &bodies));
+        // Polled until it has reserved its 3 KiB and waits for the rest, which never comes.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), &mut holder)
+                .await
+                .is_err()
+        );
+        assert_eq!(bodies.memory.available_permits(), full - 3);
+        let started = std::time::Instant::now();
+        let waited = read_limited(&two, Body::from(vec![b' '; 2000]), &bodies).await;
+        assert_eq!(waited.unwrap_err().status, StatusCode::REQUEST_TIMEOUT);
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        drop(holder);
+        assert_eq!(bodies.memory.available_permits(), full, "all given back");
+        // Alone, the same body is read at once, chunked or declared.
+        let chunked = Body::from_stream(futures_util::stream::iter(
+            (0..4).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b' '; 1000]))),
+        ));
+        assert_eq!(
+            read_limited(&HeaderMap::new(), chunked, &bodies)
+                .await
+                .unwrap()
+                .len(),
+            4000
+        );
+        assert_eq!(bodies.memory.available_permits(), full);
+    }
+
+    #[tokio::test]
+    async fn small_bodies_are_not_charged() {
+        let bodies = Bodies::with_budget(64 * 1024, BODY_TIMEOUT, 1024, FREE_PER_BODY);
+        let full = bodies.memory.available_permits();
+        let (none, over) = (HeaderMap::new(), declaring(FREE_PER_BODY + 1));
+        let mut holders = Vec::new();
+        for _ in 0..10 {
+            let mut holder = Box::pin(read_limited(&none, stalled(&[b' '; 4096]), &bodies));
+            assert!(
+                tokio::time::timeout(Duration::from_millis(5), &mut holder)
+                    .await
+                    .is_err()
+            );
+            holders.push(holder);
+        }
+        assert_eq!(bodies.memory.available_permits(), full);
+        let over = read_limited(&over, Body::from(vec![b' '; FREE_PER_BODY + 1]), &bodies);
+        assert_eq!(over.await.unwrap().len(), FREE_PER_BODY + 1);
+    }
+
+    #[test]
+    fn one_body_of_the_largest_size_always_fits_the_budget() {
+        let bodies = Bodies::new(100 << 20, BODY_TIMEOUT);
+        assert_eq!(bodies.memory.available_permits(), units(100 << 20));
+        let small = Bodies::new(1024, BODY_TIMEOUT);
+        assert_eq!(small.memory.available_permits(), units(BODIES_IN_FLIGHT));
     }
 
     #[test]

@@ -11,6 +11,8 @@ use std::sync::{Arc, LazyLock};
 use datalogic_rs::{Engine, Logic};
 use serde_json::{Map, Value};
 
+use super::evaluators::Expansion;
+
 /// One JsonLogic engine for the process: compiled rules are evaluated by the engine that compiled
 /// them, and the engine holds no per-request state (a `Session` does).
 pub(crate) static ENGINE: LazyLock<Engine> = LazyLock::new(Engine::new);
@@ -81,10 +83,11 @@ impl FlagSet {
         let top = raw.as_object_mut().ok_or_else(|| {
             Invalid::at_top("the file must be a JSON object with a `flags` object")
         })?;
-        let evaluators = top.get("$evaluators").cloned().unwrap_or(Value::Null);
-        if !evaluators.is_null() && !evaluators.is_object() {
-            return Err(Invalid::at_top("`$evaluators` must be an object"));
-        }
+        let evaluators = match top.get("$evaluators") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(evaluators)) => evaluators.clone(),
+            Some(_) => return Err(Invalid::at_top("`$evaluators` must be an object")),
+        };
         let metadata = match top.get("metadata") {
             None | Some(Value::Null) => Map::new(),
             Some(value) => metadata_of(value).map_err(Invalid::at_top)?,
@@ -94,12 +97,14 @@ impl FlagSet {
                 "the file needs a `flags` object mapping flag keys to definitions",
             ));
         };
+        let mut expansion = Expansion::new(&evaluators);
         let mut flags = Vec::with_capacity(flags_json.len());
         let mut index = HashMap::with_capacity(flags_json.len());
         for (key, definition) in flags_json.iter_mut() {
             if let Some(targeting) = definition.get_mut("targeting") {
-                resolve_refs(targeting, &evaluators, 0)
-                    .map_err(|message| Invalid::at(key, message))?;
+                expansion
+                    .expand(targeting)
+                    .map_err(|message| Invalid::at(key, format!("flag `{key}`: {message}")))?;
             }
             let flag =
                 Flag::from_value(key, definition).map_err(|message| Invalid::at(key, message))?;
@@ -249,34 +254,6 @@ fn metadata_of(value: &Value) -> Result<Map<String, Value>, String> {
         }
     }
     Ok(object.clone())
-}
-
-/// Replaces `{"$ref": "name"}` with `$evaluators.name`, as flagd does. The depth bound stops an
-/// evaluator that refers to itself.
-fn resolve_refs(value: &mut Value, evaluators: &Value, depth: usize) -> Result<(), String> {
-    if depth > 32 {
-        return Err("`$ref` nesting is deeper than 32 (a cycle?)".to_owned());
-    }
-    match value {
-        Value::Object(object) => {
-            if let (1, Some(Value::String(name))) = (object.len(), object.get("$ref")) {
-                let mut replacement = evaluators
-                    .get(name.as_str())
-                    .cloned()
-                    .ok_or_else(|| format!("`$ref` to unknown evaluator `{name}`"))?;
-                resolve_refs(&mut replacement, evaluators, depth + 1)?;
-                *value = replacement;
-                return Ok(());
-            }
-            object
-                .values_mut()
-                .try_for_each(|v| resolve_refs(v, evaluators, depth + 1))
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .try_for_each(|v| resolve_refs(v, evaluators, depth + 1)),
-        _ => Ok(()),
-    }
 }
 
 /// Where `"key":` first appears in `text`, as 1-based line and column. serde_json keeps no

@@ -81,7 +81,7 @@ async fn bulk(
     if let Some(code) = state.faults.status() {
         return status_fault(code);
     }
-    let context = match read_context(&headers, body, state.max_body_size).await {
+    let context = match read_context(&headers, body, &state.bodies).await {
         Ok(context) => context,
         Err(rejection) => return rejection.into_response(None),
     };
@@ -175,7 +175,7 @@ async fn single(
             return rejection.into_response(Some(""));
         }
     };
-    let context = match read_context(&headers, body, state.max_body_size).await {
+    let context = match read_context(&headers, body, &state.bodies).await {
         Ok(context) => context,
         Err(rejection) => return rejection.into_response(Some(&key)),
     };

@@ -12,7 +12,7 @@
 //!   `--require-auth`, the `slow` fault, the request log); `control`: the control endpoints.
 //! - `stream` and `sse_frame`: the ADR-0008 event stream and its frames.
 //! - `body`: request bodies in, JSON error bodies out; `evaluate`: one flag for one context.
-//! - `flags`: flagd flag definitions; `demo`: the built-in set; `reload`: `--flags FILE`, loaded
+//! - `flags`: flagd flag definitions (`evaluators`: their `$ref`s, expanded within a budget); `demo`: the built-in set; `reload`: `--flags FILE`, loaded
 //!   and reloaded when it changes; `store` and `state`: what every handler shares.
 //! - `faults`: the fault modes; `stray_body`: the socket wrapper behind `304-with-body`.
 
@@ -21,6 +21,7 @@ mod body;
 mod control;
 mod demo;
 mod evaluate;
+mod evaluators;
 mod faults;
 mod flags;
 mod http;
@@ -42,6 +43,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::error::Error;
+pub use body::BODY_TIMEOUT;
 pub use faults::{Fault, FaultError, KNOWN as FAULT_MODES};
 pub use flags::FlagSet;
 pub use state::{Change, ChangeError};
@@ -63,6 +65,8 @@ pub struct ServeConfig {
     pub control: bool,
     pub faults: Vec<Fault>,
     pub max_body_size: usize,
+    /// How long a request body may take to arrive (default [`BODY_TIMEOUT`]).
+    pub body_timeout: Duration,
     /// Event streams beyond this many are answered 503 (default [`DEFAULT_MAX_STREAMS`]).
     pub max_streams: usize,
 }
@@ -91,6 +95,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("control", &self.control)
             .field("faults", &self.faults)
             .field("max_body_size", &self.max_body_size)
+            .field("body_timeout", &self.body_timeout)
             .field("max_streams", &self.max_streams)
             .finish()
     }
@@ -111,6 +116,7 @@ impl ServeConfig {
             control: true,
             faults: Vec::new(),
             max_body_size: 1 << 20,
+            body_timeout: BODY_TIMEOUT,
             max_streams: DEFAULT_MAX_STREAMS,
         }
     }
@@ -171,11 +177,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// Loads the flags, binds, and serves in the background. Errors: an invalid flag file
-    /// (naming file:line:column) or an address that cannot be bound.
+    /// Loads the flags, binds, and serves in the background. Errors: a blank `require_auth`
+    /// token, an invalid flag file (naming file:line:column) or an address that cannot be bound.
     pub async fn start(
         config: ServeConfig,
     ) -> Result<(Server, mpsc::UnboundedReceiver<ServeEvent>), Error> {
+        if config
+            .require_auth
+            .as_ref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            // Every credential would be compared with nothing; `commands::serve` says so first.
+            return Err(Error::usage("the required auth token is empty or blank"));
+        }
         let flags = match &config.flags_file {
             Some(path) => reload::load(path).await?,
             None => demo::demo_flags(),
@@ -191,7 +205,7 @@ impl Server {
             .local_addr()
             .map_err(|e| Error::server(format!("cannot read the bound address: {e}")))?;
         let (events, receiver) = mpsc::unbounded_channel();
-        let state = Arc::new(state::State::new(&config, flags, events.clone()));
+        let state = Arc::new(state::State::new(&config, addr, flags, events.clone()));
 
         let mut tasks = Vec::new();
         let watcher = match &config.flags_file {

@@ -1,5 +1,6 @@
 //! What every request passes through: CORS (preflights answered, every response exposing
-//! `ETag`), `--require-auth` on `/ofrep/`, the `slow` fault, and the request log.
+//! `ETag`), `--require-auth` on `/ofrep/` and `/control/`, the control API's own guard
+//! (control.rs), the `slow` fault, and the request log.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,13 +12,15 @@ use axum::response::{IntoResponse, Response};
 
 use super::ServeEvent;
 use super::body::general_error;
+use super::control;
 use super::state::State;
 
 /// What browser providers send: JSON bodies, revalidation, either credential, stream resume.
 const ALLOW_HEADERS: &str = "Content-Type, If-None-Match, Authorization, X-API-Key, Last-Event-ID";
 
-/// Wraps every request: answers CORS preflights, enforces `--require-auth` on `/ofrep/`, applies
-/// the `slow` fault, adds the CORS headers every response carries, and logs the request.
+/// Wraps every request: answers CORS preflights, enforces `--require-auth` on `/ofrep/` and the
+/// control API, applies the `slow` fault, adds the CORS headers every response but a control
+/// answer carries, and logs the request.
 pub async fn around_every_request(
     Shared(state): Shared<Arc<State>>,
     request: Request,
@@ -28,18 +31,18 @@ pub async fn around_every_request(
     let path = request.uri().path().to_owned();
     let origin = request.headers().get(header::ORIGIN).cloned();
     let ofrep = path.starts_with("/ofrep/");
+    let control = state.control && control::is_control_path(&path);
 
-    let mut response = if method == Method::OPTIONS && origin.is_some() {
+    let mut response = if control {
+        match control::refusal(&state, &method, request.uri(), request.headers()) {
+            Some(refused) => refused,
+            None if !authorized(&state, request.headers()) => unauthorized(),
+            None => next.run(request).await,
+        }
+    } else if method == Method::OPTIONS && origin.is_some() {
         preflight()
     } else if ofrep && !authorized(&state, request.headers()) {
-        let mut response = general_error(
-            StatusCode::UNAUTHORIZED,
-            "this server needs `Authorization: Bearer TOKEN` or `X-API-Key: TOKEN`",
-        );
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        response
+        unauthorized()
     } else {
         if let Some(delay) = state.faults.slow().filter(|_| ofrep) {
             tokio::time::sleep(delay).await;
@@ -47,23 +50,36 @@ pub async fn around_every_request(
         next.run(request).await
     };
 
-    let headers = response.headers_mut();
-    // Echo the origin (so credentials could work) or allow any when there is none.
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        origin.unwrap_or(HeaderValue::from_static("*")),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("ETag"),
-    );
-    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    if !control {
+        let headers = response.headers_mut();
+        // Echo the origin (so credentials could work) or allow any when there is none.
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            origin.unwrap_or(HeaderValue::from_static("*")),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("ETag"),
+        );
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
     state.log(ServeEvent::Request {
         method: method.to_string(),
         path,
         status: response.status().as_u16(),
         elapsed: started.elapsed(),
     });
+    response
+}
+
+fn unauthorized() -> Response {
+    let mut response = general_error(
+        StatusCode::UNAUTHORIZED,
+        "this server needs `Authorization: Bearer TOKEN` or `X-API-Key: TOKEN`",
+    );
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     response
 }
 
@@ -98,10 +114,12 @@ fn authorized(state: &State, headers: &HeaderMap) -> bool {
                 .or_else(|| v.trim().strip_prefix("bearer "))
         });
     let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    // An empty credential never passes, whatever token a caller configured.
     [bearer, api_key]
         .into_iter()
         .flatten()
-        .any(|given| same(given.trim().as_bytes(), token.as_bytes()))
+        .map(str::trim)
+        .any(|given| !given.is_empty() && same(given.as_bytes(), token.as_bytes()))
 }
 
 /// Compares without stopping at the first difference, so timing does not leak the token.

@@ -2,6 +2,7 @@
 //! closes every open stream.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::body::Bodies;
 use super::faults::Faults;
 use super::flags::FlagSet;
 use super::store::Store;
@@ -22,7 +24,9 @@ pub struct State {
     pub keepalive: Duration,
     pub require_auth: Option<String>,
     pub control: bool,
-    pub max_body_size: usize,
+    /// The address the listener is bound to: the control API answers only requests for it.
+    pub bound: SocketAddr,
+    pub bodies: Bodies,
     pub max_streams: usize,
     pub events: mpsc::UnboundedSender<ServeEvent>,
     /// Open streams, counted by a guard each stream holds.
@@ -67,6 +71,7 @@ impl std::error::Error for ChangeError {}
 impl State {
     pub fn new(
         config: &ServeConfig,
+        bound: SocketAddr,
         flags: FlagSet,
         events: mpsc::UnboundedSender<ServeEvent>,
     ) -> Self {
@@ -78,7 +83,8 @@ impl State {
             keepalive: config.keepalive,
             require_auth: config.require_auth.clone(),
             control: config.control,
-            max_body_size: config.max_body_size,
+            bound,
+            bodies: Bodies::new(config.max_body_size, config.body_timeout),
             max_streams: config.max_streams,
             events,
             streams: AtomicUsize::new(0),

@@ -205,7 +205,12 @@ mod tests {
 
     fn state() -> Arc<State> {
         let (events, _) = tokio::sync::mpsc::unbounded_channel();
-        Arc::new(State::new(&ServeConfig::embedded(), demo_flags(), events))
+        Arc::new(State::new(
+            &ServeConfig::embedded(),
+            ([127, 0, 0, 1], 0).into(),
+            demo_flags(),
+            events,
+        ))
     }
 
     /// The ids of the event frames `stream` yields before it goes quiet.

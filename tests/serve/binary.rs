@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::{BULK, LONG};
 
-fn ofrep() -> Command {
+pub fn ofrep() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ofrep"));
     command
         .env_remove("OFREP_SERVE_TOKEN")
@@ -18,7 +18,7 @@ fn ofrep() -> Command {
 }
 
 /// Kills the child on drop, so a failing test leaves no server behind.
-struct Child(std::process::Child);
+pub struct Child(pub std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {
@@ -31,7 +31,7 @@ impl Child {
     /// Starts `ofrep serve --port 0 ARGS` with `stream` piped (the other one discarded) and
     /// returns the first line written there, read with a time bound, and the rest of the pipe,
     /// left unread.
-    fn serve(args: &[&str], stream: Output) -> (Self, String, Box<dyn BufRead + Send>) {
+    pub fn serve(args: &[&str], stream: Output) -> (Self, String, Box<dyn BufRead + Send>) {
         let mut command = ofrep();
         command
             .args(["serve", "--port", "0", "--color", "never"])
@@ -78,7 +78,7 @@ impl Child {
     }
 }
 
-enum Output {
+pub enum Output {
     Stdout,
     Stderr,
 }
@@ -184,6 +184,77 @@ fn the_binary_exits_2_listing_the_faults_for_an_unknown_one() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("unknown fault `explode`") && stderr.contains("sse-not-json"),
+        "{stderr}"
+    );
+}
+
+/// Runs `command` to its end, or kills it after [`LONG`] (a server that should have refused to
+/// start must not hang the test).
+fn output_within(command: &mut Command) -> std::process::Output {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    match receiver.recv_timeout(LONG) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").arg(id.to_string()).status();
+            panic!("`{command:?}` still ran after {LONG:?}");
+        }
+    }
+}
+
+#[test]
+fn the_binary_exits_2_for_a_blank_token_from_the_flag_or_the_environment() {
+    let serve = || {
+        let mut command = ofrep();
+        command.args(["serve", "--port", "0"]);
+        command
+    };
+    let runs = [
+        serve().args(["--require-auth", ""]),
+        serve().args(["--require-auth", " \t"]),
+        serve().env("OFREP_SERVE_TOKEN", ""),
+        serve().env("OFREP_SERVE_TOKEN", "   "),
+    ]
+    .map(output_within);
+    for output in runs {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains("empty or blank"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("listening"), "{stderr}");
+    }
+}
+
+#[test]
+fn the_binary_exits_2_for_a_flag_file_that_expands_without_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("laughs.json");
+    let mut evaluators = vec![r#""l0": "ha""#.to_owned()];
+    for level in 1..=9 {
+        let refs = vec![format!(r#"{{"$ref": "l{}"}}"#, level - 1); 10].join(",");
+        evaluators.push(format!(r#""l{level}": [{refs}]"#));
+    }
+    let text = format!(
+        "{{\"$evaluators\": {{{}}},\n\"flags\": {{\"f\": {{\"state\": \"ENABLED\", \"variants\": {{\"a\": 1}}, \"defaultVariant\": \"a\", \"targeting\": {{\"$ref\": \"l9\"}}}}}}}}",
+        evaluators.join(",")
+    );
+    std::fs::write(&path, text).unwrap();
+    let output = output_within(ofrep().args(["serve", "--port", "0", "--flags"]).arg(&path));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("laughs.json:2:11: flag `f`: expanding `$ref`s would copy more than"),
         "{stderr}"
     );
 }

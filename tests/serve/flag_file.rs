@@ -197,3 +197,103 @@ async fn a_port_in_use_is_an_error_with_a_hint() {
     );
     assert!(error.hint().unwrap().contains("--port 0"));
 }
+
+/// A flag file of under 2 KB whose `$evaluators` refer to each other ten times over, nine levels
+/// deep: written out, its targeting would be 10^9 strings. The flag `laughs` is on line 15.
+fn billion_laughs() -> String {
+    let mut evaluators = vec![r#"    "lol0": "ha ha ha ha ha ha ha ha ha ha""#.to_owned()];
+    for level in 1..=9 {
+        let refs = vec![format!(r#"{{"$ref": "lol{}"}}"#, level - 1); 10].join(", ");
+        evaluators.push(format!(r#"    "lol{level}": {{"cat": [{refs}]}}"#));
+    }
+    format!(
+        "{{\n  \"$evaluators\": {{\n{}\n  }},\n  \"flags\": {{\n    \"laughs\": {{\"state\": \"ENABLED\", \"variants\": {{\"a\": \"a\"}}, \"defaultVariant\": \"a\",\n      \"targeting\": {{\"$ref\": \"lol9\"}}}}\n  }}\n}}\n",
+        evaluators.join(",\n")
+    )
+}
+
+/// `{"if": [true, {"if": [true, ..."on"...]}, "off"]}`, two levels of nesting per `if`.
+fn nested_ifs(levels: usize) -> Value {
+    (0..levels).fold(json!("on"), |inner, _| json!({"if": [true, inner, "off"]}))
+}
+
+#[tokio::test]
+async fn a_billion_laughs_file_is_refused_at_start_naming_file_and_line() {
+    let text = billion_laughs();
+    assert!(text.len() < 2048, "{} bytes", text.len());
+    assert!(text.lines().nth(14).unwrap().contains("\"laughs\""));
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let error = ofrep::serve::Server::start(with_file(&dir, &text))
+        .await
+        .err()
+        .expect("the file is refused");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(error.exit_code(), 2);
+    let message = error.to_string();
+    assert!(
+        message.contains("flags.json:15:5: flag `laughs`: "),
+        "{message}"
+    );
+    assert!(
+        message.contains("more than 250000 JSON values"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_billion_laughs_edit_keeps_the_last_good_flags_and_logs_why() {
+    let (_dir, path, mut server) = serve_file().await;
+    let etag = server.etag(json!({})).await;
+    std::fs::write(&path, billion_laughs()).unwrap();
+    let message = server
+        .wait_for(LONG * 3, |e| match e {
+            ServeEvent::ReloadFailed { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .await
+        .expect("a reload failure");
+    assert!(message.contains("flags.json:15:5: "), "{message}");
+    assert!(message.contains("`lol9` → `lol8`"), "{message}");
+    assert_eq!(color(&server).await, "#f00");
+    assert_eq!(server.etag(json!({})).await, etag);
+}
+
+#[tokio::test]
+async fn deep_targeting_without_refs_loads_and_evaluates() {
+    // 61 `if`s nest 122 levels, inside the 5 of the file itself: as deep as a JSON file can go.
+    let text =
+        json!({"flags": {"deep": {"state": "ENABLED", "variants": {"on": "yes", "off": "no"},
+        "defaultVariant": "off", "targeting": nested_ifs(61)}}})
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(with_file(&dir, &text)).await;
+    let body = json(server.bulk(json!({}), &[]).await).await;
+    assert_eq!(body["flags"][0]["value"], "yes", "{body}");
+    assert_eq!(body["flags"][0]["reason"], "TARGETING_MATCH", "{body}");
+}
+
+#[tokio::test]
+async fn targeting_too_deep_once_expanded_says_what_was_counted() {
+    let text = json!({
+        "$evaluators": {"deep": nested_ifs(60), "deeper": nested_ifs(60).to_string().replace("\"on\"", "{\"$ref\": \"deep\"}").parse::<Value>().unwrap()},
+        "flags": {"deep": {"state": "ENABLED", "variants": {"on": 1, "off": 0}, "defaultVariant": "off",
+            "targeting": nested_ifs(20).to_string().replace("\"on\"", "{\"$ref\": \"deeper\"}").parse::<Value>().unwrap()}}
+    })
+    .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let error = ofrep::serve::Server::start(with_file(&dir, &text))
+        .await
+        .err()
+        .expect("the file is refused");
+    let message = error.to_string();
+    assert!(
+        message.contains("deeper than 256 levels (through `deeper` → `deep`)")
+            && message.contains("counted: the objects and arrays from `targeting` down"),
+        "{message}"
+    );
+}

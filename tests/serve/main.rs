@@ -7,6 +7,8 @@ mod support;
 mod bad_input;
 mod binary;
 mod bulk;
+mod connections;
+mod control;
 mod cors_and_auth;
 mod event_stream;
 mod faults;

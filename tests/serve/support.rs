@@ -258,3 +258,19 @@ pub async fn socket(server: &TestServer) -> tokio::net::TcpStream {
         .await
         .expect("the server accepts")
 }
+
+/// Sends `request` as written on a fresh connection and reads the answer until the server
+/// closes (send `Connection: close`), within [`LONG`]. Returns the whole answer as text.
+pub async fn raw(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("the server accepts");
+    socket.write_all(request.as_bytes()).await.expect("sent");
+    let mut answer = Vec::new();
+    tokio::time::timeout(LONG, socket.read_to_end(&mut answer))
+        .await
+        .expect("the server answers and closes in time")
+        .expect("the answer is read");
+    String::from_utf8_lossy(&answer).into_owned()
+}
