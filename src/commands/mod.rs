@@ -13,25 +13,33 @@ use crate::error::Error;
 use crate::report::Ui;
 use crate::target::{self, OfrepEnv, Resolved};
 
-/// Resolves on Ctrl-C, or SIGTERM on Unix (what `kill` and container runtimes send).
-pub async fn stop_signal() {
+/// A future that resolves on Ctrl-C, or SIGTERM on Unix (what `kill` and container runtimes
+/// send). The handlers are installed when this is called, not when the future is first polled:
+/// `serve` calls it before it binds, so a SIGTERM sent the moment the listening line appears
+/// stops it cleanly instead of killing it.
+pub fn stop_signal() -> impl std::future::Future<Output = ()> + Send {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let handlers = signal(SignalKind::interrupt()).and_then(|interrupt| {
+            signal(SignalKind::terminate()).map(|terminate| (interrupt, terminate))
+        });
+        async move {
+            match handlers {
+                Ok((mut interrupt, mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
-    {
+    async {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

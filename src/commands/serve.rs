@@ -94,6 +94,8 @@ fn token(flag: Option<&str>, env: Option<&OsStr>) -> Result<Option<String>, Erro
 pub async fn run(args: &ServeArgs, ui: &Ui) -> Result<Outcome, Error> {
     let config = resolve(args)?;
     let reporter = Reporter::new(ui);
+    // Installed before the server says it is listening: see `stop_signal`.
+    let stop = stop_signal();
     let (server, mut events) = Server::start(config).await?;
     // Rendering writes to stdout or stderr, which may be a pipe nobody drains. It runs on its own
     // thread so a blocked write can never keep the server from stopping on a signal.
@@ -104,7 +106,7 @@ pub async fn run(args: &ServeArgs, ui: &Ui) -> Result<Outcome, Error> {
         }
         let _ = rendered.send(());
     });
-    stop_signal().await;
+    stop.await;
     server.shutdown().await;
     // The log closes once the server is gone; show its last lines unless output is stuck.
     let _ = tokio::time::timeout(Duration::from_secs(1), all_rendered).await;
