@@ -1623,3 +1623,28 @@ fn built_in_scenarios_can_be_printed_or_written_out_to_copy() {
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("1 passed"), "{}", out.stdout);
 }
+
+/// A server that guards its control endpoint with the same token as its OFREP endpoints: the
+/// trigger POST to the base URL's origin carries the `-H` credentials, so change scenarios run.
+#[test]
+fn the_trigger_carries_the_credentials_to_the_servers_own_origin() {
+    let server = ReferenceServer::start(&["--require-auth", "trigger-token", "--control"]);
+    let trigger = format!("{}/control/change", server.url.trim_end_matches('/'));
+    let out = run(ofrep().args([
+        "conform",
+        &server.url,
+        "-H",
+        "Authorization: Bearer trigger-token",
+        "--trigger-url",
+        &trigger,
+        "--tags",
+        "@id:sse-notify",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.ids_with("pass"),
+        BTreeSet::from(["sse-notify".to_owned()])
+    );
+}

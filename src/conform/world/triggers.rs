@@ -4,6 +4,7 @@
 use url::Url;
 
 use super::{Outcome, StepError, World};
+use crate::protocol::headers::Header;
 use crate::redact::Redactor;
 
 /// How `a flag changes` is carried out.
@@ -33,19 +34,31 @@ pub enum TriggerError {
 }
 
 impl ChangeTrigger {
-    async fn fire(&self, http: &reqwest::Client, redactor: &Redactor) -> Result<(), TriggerError> {
+    /// Fires the trigger. `credentials` (the `-H` headers) go with a POST only to `base`'s
+    /// origin: a server that guards its control endpoint with the same token as its OFREP
+    /// endpoints gets it, any other host does not.
+    async fn fire(
+        &self,
+        http: &reqwest::Client,
+        redactor: &Redactor,
+        base: &Url,
+        credentials: &[Header],
+    ) -> Result<(), TriggerError> {
         match self {
             Self::Url(url) => {
                 let shown_url = redactor.url(url.as_str()).into_owned();
-                let response = http
+                let mut request = http
                     .post(url.clone())
-                    .header("content-type", "application/json")
-                    .send()
-                    .await
-                    .map_err(|e| TriggerError::PostFailed {
-                        shown_url: shown_url.clone(),
-                        cause: crate::error::root_cause(&e),
-                    })?;
+                    .header("content-type", "application/json");
+                if url.origin() == base.origin() {
+                    for header in credentials {
+                        request = request.header(&header.name, &header.value);
+                    }
+                }
+                let response = request.send().await.map_err(|e| TriggerError::PostFailed {
+                    shown_url: shown_url.clone(),
+                    cause: crate::error::root_cause(&e),
+                })?;
                 if response.status().is_success() {
                     Ok(())
                 } else {
@@ -80,8 +93,14 @@ impl World<'_> {
     pub(super) async fn change_flag(&mut self) -> Result<Outcome, StepError> {
         let trigger = self.env.trigger.as_ref().ok_or(StepError::NoTrigger)?;
         self.mark_position().await;
+        let config = self.env.client.config();
         trigger
-            .fire(self.env.client.stream_http(), &self.env.redactor)
+            .fire(
+                self.env.client.stream_http(),
+                &self.env.redactor,
+                &self.env.base,
+                &config.headers,
+            )
             .await?;
         self.evidence
             .push("* a flag was changed through the trigger".to_owned());
