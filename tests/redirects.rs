@@ -156,11 +156,22 @@ fn a_redirect_loop_ends_with_exit_2_naming_the_host() {
 #[test]
 fn watch_and_conform_do_not_follow_a_redirect_either() {
     let server = redirecting(307, MOVED);
-    let out = run(ofrep().args(["watch", &server.url(), "--deadline", "5s"]));
-    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("307"), "{}", out.stderr);
-    let out = run(ofrep().args(["conform", &server.url(), "--timeout", "2s"]));
-    assert_ne!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // Both stop at once on the redirect and say where it points and how to go on.
+    for args in [
+        &["watch", &server.url(), "--deadline", "5s"][..],
+        &["conform", &server.url(), "--timeout", "2s"],
+    ] {
+        let out = run(ofrep().args(args));
+        assert_eq!(out.code, 2, "{args:?}: {}{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains("answered 307")
+                && out.stderr.contains("a redirect to")
+                && out.stderr.contains(MOVED)
+                && out.stderr.contains("-L/--location"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
     assert!(
         server
             .seen()

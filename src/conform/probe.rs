@@ -8,28 +8,54 @@ use crate::error::Error;
 use crate::protocol::answer::Endpoint;
 use crate::protocol::client::Request;
 use crate::protocol::event_streams;
+use crate::protocol::redirect;
 
-/// Sends the first bulk request. `Ok(Some(advertises))` when it was answered; `Ok(None)` when
-/// the server accepted the connection but did not answer within the timeout (a slow server is
-/// judged scenario by scenario, not refused as unreachable); `Err` when it cannot be reached,
-/// or wants credentials and `auth_required` does not say that is what is being checked.
-pub async fn first_request(env: &RunEnv, auth_required: bool) -> Result<Option<bool>, Error> {
+/// What the first request learned.
+#[derive(Debug, Clone, Copy)]
+pub struct FirstAnswer {
+    /// Whether the server advertises an event stream; `None` when the server accepted the
+    /// connection but did not answer within the timeout (a slow server is judged scenario by
+    /// scenario, not refused as unreachable).
+    pub advertises_streams: Option<bool>,
+    /// The size of the answer's body: every scenario's requests get one about as large.
+    pub body_bytes: usize,
+}
+
+/// Sends the first bulk request. `Err` when the server cannot be reached, or wants credentials
+/// and `auth_required` does not say that is what is being checked.
+pub async fn first_request(env: &RunEnv, auth_required: bool) -> Result<FirstAnswer, Error> {
     let started = Instant::now();
-    let probe = match env
+    let raw = match env
         .client
-        .send(&Request::new(Endpoint::Bulk, env.context.clone()))
+        .send_raw(&Request::new(Endpoint::Bulk, env.context.clone()))
         .await
     {
-        Ok(probe) => probe,
+        Ok(raw) => raw,
         Err(error) => {
             let limit = env.client.config().timeout;
             if timed_out(started.elapsed(), limit) && accepts_connections(env, limit).await {
-                return Ok(None);
+                return Ok(FirstAnswer {
+                    advertises_streams: None,
+                    body_bytes: 0,
+                });
             }
             return Err(error);
         }
     };
+    let body_bytes = raw.bytes.len();
+    let probe = raw.classify();
     let status = probe.answer.status;
+    let answered = probe.redirected_to.as_ref().unwrap_or(&probe.url);
+    if let Some(error) = redirect::unfollowed_error(
+        status,
+        probe.reason,
+        probe.answer.header("location"),
+        answered,
+        env.client.config().follow_redirects,
+    ) {
+        // Every scenario would be graded on the redirect, not on the OFREP server.
+        return Err(error);
+    }
     if matches!(status, 401 | 403) && !auth_required {
         return Err(wants_credentials(
             status,
@@ -38,11 +64,13 @@ pub async fn first_request(env: &RunEnv, auth_required: bool) -> Result<Option<b
     }
     // Only `eventStreams` is read: the answer itself is not copied (it may be tens of MB).
     let streams = probe.answer.body.json().and_then(|b| b.get("eventStreams"));
-    Ok(Some(
-        event_streams::entries_of(streams.as_deref(), &env.base)
-            .iter()
-            .any(|entry| entry.kind.as_deref() == Some("sse") && entry.resolved.is_ok()),
-    ))
+    let advertises = event_streams::entries_of(streams.as_deref(), &env.base)
+        .iter()
+        .any(|entry| entry.kind.as_deref() == Some("sse") && entry.resolved.is_ok());
+    Ok(FirstAnswer {
+        advertises_streams: Some(advertises),
+        body_bytes,
+    })
 }
 
 /// Whether a failed request took (about) the whole timeout: the client gave up waiting, rather

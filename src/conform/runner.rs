@@ -14,6 +14,9 @@ use super::world::{Outcome, RunEnv, World};
 use crate::error::Error;
 use crate::protocol::finding::Level;
 
+/// A first answer larger than this makes scenarios run one at a time (see `run`).
+const LARGE_ANSWER: usize = 4 << 20;
+
 /// What the run knows before the first scenario.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -148,7 +151,15 @@ pub async fn run(
     let started = |index: usize, scenario: &Scenario| {
         on_event(RunEvent::Started { index, scenario });
     };
-    let advertises_streams = probe::first_request(env, options.auth_required).await?;
+    let first = probe::first_request(env, options.auth_required).await?;
+    let advertises_streams = first.advertises_streams;
+    // Each running scenario holds its own answer: with large ones, run them one at a time so
+    // a run costs a few times one answer, not `--concurrency` times (issue 11).
+    let concurrency = if first.body_bytes > LARGE_ANSWER {
+        1
+    } else {
+        options.concurrency.max(1)
+    };
 
     let chosen: Vec<(usize, Scenario)> = scenarios
         .into_iter()
@@ -179,7 +190,7 @@ pub async fn run(
             started(index, &scenario);
             finished(index, run_one(env, &scenario).await)
         })
-        .buffer_unordered(options.concurrency.max(1))
+        .buffer_unordered(concurrency)
         .collect()
         .await;
     results.extend(concurrent);

@@ -27,6 +27,7 @@ use crate::protocol::answer::Endpoint;
 use crate::protocol::checks::transport::is_retry_after;
 use crate::protocol::client::{Client, RawExchange, Request};
 use crate::protocol::event_streams;
+use crate::protocol::redirect;
 use coordinator::{Coordinator, State};
 pub use events::{ConnectionState, StreamInfo, Trigger, WatchEvent};
 use stream::{StreamMsg, StreamTask};
@@ -216,6 +217,17 @@ async fn initial(
                 tokio::time::sleep(delay).await;
             }
             _ => {
+                // A redirect it did not follow says where it points and why it stopped there.
+                let url = exchange.redirected_to.as_ref().unwrap_or(&exchange.url);
+                if let Some(error) = redirect::unfollowed_error(
+                    status,
+                    exchange.reason,
+                    exchange.header("location"),
+                    url,
+                    config.client.config().follow_redirects,
+                ) {
+                    return Err(error);
+                }
                 return Err(
                     Error::answer(format!("the first evaluation answered {status}"))
                         .with_hint("run `ofrep fetch` against the same URL to see the answer"),
