@@ -18,9 +18,6 @@ use crate::redact::Redactor;
 pub const CONNECT_HINT: &str =
     "is the server running there? Try `ofrep fetch --embedded` to see a working one";
 
-/// The most a body buffer is sized up front from Content-Length.
-const MAX_PREALLOCATION: u64 = 16 << 20;
-
 /// Everything needed to talk to one server, resolved before any I/O.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -307,8 +304,11 @@ impl Client {
         let expected = response
             .content_length()
             .unwrap_or(0)
-            .min(self.config.max_body)
-            .min(MAX_PREALLOCATION);
+            // Sized once from the declared length, up to the body cap: growing by doubling
+            // would hold the old and the new buffer at once (about 3x a large answer). A
+            // Content-Length that lies costs address space, not memory: a large allocation
+            // is mapped lazily and only the bytes that arrive are ever touched.
+            .min(self.config.max_body);
         let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         let mut cut_short = None;
         loop {
