@@ -122,6 +122,33 @@ pub struct TargetArgs {
     /// (which would turn the POST into a GET) and a redirect to another origin are always reported.
     #[arg(short = 'L', long)]
     pub location: bool,
+
+    /// Trust the PEM certificates in FILE (a private CA) in addition to the system's roots.
+    /// SSL_CERT_FILE replaces the system's roots instead.
+    #[arg(long, value_name = "FILE", help_heading = "TLS and proxies")]
+    pub cacert: Option<PathBuf>,
+
+    /// Skip certificate and host-name verification (a throwaway server only).
+    #[arg(short = 'k', long, help_heading = "TLS and proxies")]
+    pub insecure: bool,
+
+    /// A PEM client certificate for servers that require mutual TLS (with --key).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "key",
+        help_heading = "TLS and proxies"
+    )]
+    pub cert: Option<PathBuf>,
+
+    /// The PEM private key of --cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "cert",
+        help_heading = "TLS and proxies"
+    )]
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -305,6 +332,18 @@ pub struct ServeArgs {
     /// Enable the control endpoints (`POST /control/change`, `POST /control/streams/drop`).
     #[arg(long)]
     pub control: bool,
+
+    /// Serve HTTPS with the PEM certificate (chain) in FILE; needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key", help_heading = "TLS")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert", help_heading = "TLS")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require client certificates signed by the PEM CA certificate(s) in FILE (mutual TLS).
+    #[arg(long, value_name = "FILE", requires = "tls_cert", help_heading = "TLS")]
+    pub tls_client_ca: Option<PathBuf>,
 
     /// Misbehave on purpose, `NAME[=VALUE]` (repeatable); see the list below.
     #[arg(long = "fault", value_name = "NAME[=VALUE]")]

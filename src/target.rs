@@ -10,6 +10,7 @@ use url::Url;
 use crate::cli::TargetArgs;
 use crate::error::Error;
 use crate::protocol::client::{self, ClientConfig};
+use crate::protocol::tls::{self, TlsConfig};
 use crate::protocol::{context, headers};
 
 /// The default request timeout (the static-context guideline's 10 000 ms).
@@ -48,6 +49,7 @@ pub struct Resolved {
     pub context: Map<String, Value>,
     /// `-L/--location`.
     pub follow_redirects: bool,
+    pub tls: TlsConfig,
     /// Problems that did not stop resolution (skipped OFREP_HEADERS entries).
     pub warnings: Vec<String>,
 }
@@ -60,6 +62,7 @@ impl Resolved {
             timeout: self.timeout,
             max_body,
             follow_redirects: self.follow_redirects,
+            tls: self.tls.clone(),
         }
     }
 }
@@ -124,12 +127,23 @@ pub fn resolve(args: &TargetArgs, env: &OfrepEnv) -> Result<Resolved, Error> {
     let context = context::build(file_context, &args.context, args.targeting_key.as_deref())
         .map_err(|why| Error::usage(format!("evaluation context: {why}")))?;
 
+    let tls = TlsConfig::load(
+        args.cacert.as_deref(),
+        args.insecure,
+        args.cert.as_deref().zip(args.key.as_deref()),
+    )?;
+    let mut warnings = warnings;
+    if args.insecure {
+        warnings.push(tls::INSECURE_WARNING.to_owned());
+    }
+
     Ok(Resolved {
         base,
         headers: headers::merge(env_headers, flag_headers),
         timeout,
         context,
         follow_redirects: args.location,
+        tls,
         warnings,
     })
 }
@@ -167,6 +181,10 @@ mod tests {
             context_file: None,
             targeting_key: None,
             location: false,
+            cacert: None,
+            insecure: false,
+            cert: None,
+            key: None,
         }
     }
 

@@ -10,6 +10,7 @@ use url::Url;
 use super::answer::{Answer, Body, Endpoint};
 use super::headers::Header;
 use super::redirect;
+use super::tls::{self, TlsConfig};
 use crate::error::{Error, root_cause};
 use crate::redact::Redactor;
 
@@ -31,6 +32,8 @@ pub struct ClientConfig {
     pub max_body: u64,
     /// `-L`: follow a 307/308 within the same origin (see [`super::redirect`]).
     pub follow_redirects: bool,
+    /// `--cacert`, `-k`, `--cert/--key`: for every connection, event streams included.
+    pub tls: TlsConfig,
 }
 
 /// One evaluation request.
@@ -184,7 +187,9 @@ impl Client {
                 root_cause(&e)
             ))
         };
-        let http = reqwest::Client::builder()
+        let http = config
+            .tls
+            .apply(reqwest::Client::builder())
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .user_agent(concat!("ofrep/", env!("CARGO_PKG_VERSION")))
@@ -192,7 +197,9 @@ impl Client {
             .referer(false)
             .build()
             .map_err(setup_failed)?;
-        let stream_http = reqwest::Client::builder()
+        let stream_http = config
+            .tls
+            .apply(reqwest::Client::builder())
             .connect_timeout(config.timeout)
             .redirect(redirect::policy(config.follow_redirects))
             .referer(false)
@@ -371,6 +378,9 @@ impl Client {
         if error.is_redirect() {
             return Error::network(format!("following redirects from {shown} failed: {cause}"))
                 .with_hint("the server sends its clients in circles: check its redirects, or give the final URL as the base URL");
+        }
+        if let Some(described) = tls::describe(error, &address) {
+            return described;
         }
         let lower = cause.to_ascii_lowercase();
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {

@@ -12,4 +12,5 @@ pub mod event_streams;
 pub mod finding;
 pub mod headers;
 pub mod redirect;
+pub mod tls;
 pub mod wire;
