@@ -149,6 +149,15 @@ pub struct TargetArgs {
         help_heading = "TLS and proxies"
     )]
     pub key: Option<PathBuf>,
+
+    /// Send every request through this http:// proxy (CONNECT for https://), loopback included.
+    /// Without it HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY apply, except to loopback.
+    #[arg(long, value_name = "URL", help_heading = "TLS and proxies")]
+    pub proxy: Option<String>,
+
+    /// Ignore the proxy environment variables.
+    #[arg(long, conflicts_with = "proxy", help_heading = "TLS and proxies")]
+    pub no_proxy: bool,
 }
 
 #[derive(Debug, Clone, Args)]

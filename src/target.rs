@@ -10,6 +10,7 @@ use url::Url;
 use crate::cli::TargetArgs;
 use crate::error::Error;
 use crate::protocol::client::{self, ClientConfig};
+use crate::protocol::proxy::{self, Proxies, ProxyEnv};
 use crate::protocol::tls::{self, TlsConfig};
 use crate::protocol::{context, headers};
 
@@ -22,6 +23,7 @@ pub struct OfrepEnv {
     pub endpoint: Option<String>,
     pub headers: Option<String>,
     pub timeout_ms: Option<String>,
+    pub proxy: ProxyEnv,
 }
 
 impl OfrepEnv {
@@ -35,6 +37,7 @@ impl OfrepEnv {
             endpoint: get("OFREP_ENDPOINT"),
             headers: get("OFREP_HEADERS"),
             timeout_ms: get("OFREP_TIMEOUT_MS"),
+            proxy: ProxyEnv::capture(),
         }
     }
 }
@@ -50,6 +53,7 @@ pub struct Resolved {
     /// `-L/--location`.
     pub follow_redirects: bool,
     pub tls: TlsConfig,
+    pub proxies: Proxies,
     /// Problems that did not stop resolution (skipped OFREP_HEADERS entries).
     pub warnings: Vec<String>,
 }
@@ -63,6 +67,7 @@ impl Resolved {
             max_body,
             follow_redirects: self.follow_redirects,
             tls: self.tls.clone(),
+            proxies: self.proxies.clone(),
         }
     }
 }
@@ -136,6 +141,17 @@ pub fn resolve(args: &TargetArgs, env: &OfrepEnv) -> Result<Resolved, Error> {
     if args.insecure {
         warnings.push(tls::INSECURE_WARNING.to_owned());
     }
+    let proxies = match (&args.proxy, args.no_proxy) {
+        (Some(url), _) => Proxies::Named(
+            proxy::parse(url).map_err(|why| Error::usage(format!("--proxy: {why}")))?,
+        ),
+        (None, true) => Proxies::Off,
+        (None, false) => {
+            let (proxies, skipped) = Proxies::from_env(&env.proxy);
+            warnings.extend(skipped);
+            proxies
+        }
+    };
 
     Ok(Resolved {
         base,
@@ -144,6 +160,7 @@ pub fn resolve(args: &TargetArgs, env: &OfrepEnv) -> Result<Resolved, Error> {
         context,
         follow_redirects: args.location,
         tls,
+        proxies,
         warnings,
     })
 }
@@ -185,6 +202,8 @@ mod tests {
             insecure: false,
             cert: None,
             key: None,
+            proxy: None,
+            no_proxy: false,
         }
     }
 

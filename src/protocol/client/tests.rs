@@ -55,6 +55,7 @@ fn request_urls_keep_the_base_path_and_add_query_parameters() {
         max_body: 1,
         follow_redirects: false,
         tls: Default::default(),
+        proxies: Default::default(),
     })
     .unwrap();
     let mut request = Request::new(Endpoint::Bulk, Map::new());

@@ -83,6 +83,7 @@ async fn a_burst_during_a_refetch_merges_into_one_queued_refetch() {
     let client = Client::new(ClientConfig {
         follow_redirects: false,
         tls: Default::default(),
+        proxies: Default::default(),
         base: base.clone(),
         headers: Vec::new(),
         timeout: Duration::from_secs(1),
