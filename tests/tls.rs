@@ -117,6 +117,16 @@ fn fetch_with_cacert_trusts_the_private_ca() {
 }
 
 #[test]
+fn ssl_cert_file_replaces_the_system_roots() {
+    let pki = Pki::new();
+    let server = pki.serve("server", &[]);
+    let out = run(ofrep()
+        .args(["fetch", &server.url])
+        .env("SSL_CERT_FILE", pki.path("ca.pem")));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
 fn fetch_with_localhost_and_cacert_checks_the_host_name_too() {
     let pki = Pki::new();
     let server = pki.serve("server", &[]);
