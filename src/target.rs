@@ -10,6 +10,8 @@ use url::Url;
 use crate::cli::TargetArgs;
 use crate::error::Error;
 use crate::protocol::client::{self, ClientConfig};
+use crate::protocol::proxy::{self, Proxies, ProxyEnv};
+use crate::protocol::tls::{self, TlsConfig};
 use crate::protocol::{context, headers};
 
 /// The default request timeout (the static-context guideline's 10 000 ms).
@@ -21,6 +23,7 @@ pub struct OfrepEnv {
     pub endpoint: Option<String>,
     pub headers: Option<String>,
     pub timeout_ms: Option<String>,
+    pub proxy: ProxyEnv,
 }
 
 impl OfrepEnv {
@@ -34,6 +37,7 @@ impl OfrepEnv {
             endpoint: get("OFREP_ENDPOINT"),
             headers: get("OFREP_HEADERS"),
             timeout_ms: get("OFREP_TIMEOUT_MS"),
+            proxy: ProxyEnv::capture(),
         }
     }
 }
@@ -48,6 +52,8 @@ pub struct Resolved {
     pub context: Map<String, Value>,
     /// `-L/--location`.
     pub follow_redirects: bool,
+    pub tls: TlsConfig,
+    pub proxies: Proxies,
     /// Problems that did not stop resolution (skipped OFREP_HEADERS entries).
     pub warnings: Vec<String>,
 }
@@ -60,6 +66,8 @@ impl Resolved {
             timeout: self.timeout,
             max_body,
             follow_redirects: self.follow_redirects,
+            tls: self.tls.clone(),
+            proxies: self.proxies.clone(),
         }
     }
 }
@@ -124,12 +132,35 @@ pub fn resolve(args: &TargetArgs, env: &OfrepEnv) -> Result<Resolved, Error> {
     let context = context::build(file_context, &args.context, args.targeting_key.as_deref())
         .map_err(|why| Error::usage(format!("evaluation context: {why}")))?;
 
+    let tls = TlsConfig::load(
+        args.cacert.as_deref(),
+        args.insecure,
+        args.cert.as_deref().zip(args.key.as_deref()),
+    )?;
+    let mut warnings = warnings;
+    if args.insecure {
+        warnings.push(tls::INSECURE_WARNING.to_owned());
+    }
+    let proxies = match (&args.proxy, args.no_proxy) {
+        (Some(url), _) => Proxies::Named(
+            proxy::parse(url).map_err(|why| Error::usage(format!("--proxy: {why}")))?,
+        ),
+        (None, true) => Proxies::Off,
+        (None, false) => {
+            let (proxies, skipped) = Proxies::from_env(&env.proxy);
+            warnings.extend(skipped);
+            proxies
+        }
+    };
+
     Ok(Resolved {
         base,
         headers: headers::merge(env_headers, flag_headers),
         timeout,
         context,
         follow_redirects: args.location,
+        tls,
+        proxies,
         warnings,
     })
 }
@@ -167,6 +198,12 @@ mod tests {
             context_file: None,
             targeting_key: None,
             location: false,
+            cacert: None,
+            insecure: false,
+            cert: None,
+            key: None,
+            proxy: None,
+            no_proxy: false,
         }
     }
 

@@ -48,6 +48,14 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, Error> {
         args.require_auth.as_deref(),
         std::env::var_os(TOKEN_ENV).as_deref(),
     )?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::serve::tls::server_config(
+            cert,
+            key,
+            args.tls_client_ca.as_deref(),
+        )?),
+        _ => None,
+    };
     let max_body_size = usize::try_from(args.max_body_size)
         .map_err(|_| Error::usage("--max-body-size is larger than this machine can address"))?;
     Ok(ServeConfig {
@@ -64,6 +72,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, Error> {
         max_body_size,
         body_timeout: crate::serve::BODY_TIMEOUT,
         max_streams: crate::serve::DEFAULT_MAX_STREAMS,
+        tls,
     })
 }
 

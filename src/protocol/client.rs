@@ -9,7 +9,9 @@ use url::Url;
 
 use super::answer::{Answer, Body, Endpoint};
 use super::headers::Header;
+use super::proxy::Proxies;
 use super::redirect;
+use super::tls::{self, TlsConfig};
 use crate::error::{Error, root_cause};
 use crate::redact::Redactor;
 
@@ -28,6 +30,10 @@ pub struct ClientConfig {
     pub max_body: u64,
     /// `-L`: follow a 307/308 within the same origin (see [`super::redirect`]).
     pub follow_redirects: bool,
+    /// `--cacert`, `-k`, `--cert/--key`: for every connection, event streams included.
+    pub tls: TlsConfig,
+    /// `--proxy`, `--no-proxy` or the environment's (see [`super::proxy`]).
+    pub proxies: Proxies,
 }
 
 /// One evaluation request.
@@ -79,6 +85,8 @@ pub struct Exchange {
     pub elapsed: Duration,
     /// Where the answer came from when `-L` followed a redirect to get it.
     pub redirected_to: Option<Url>,
+    /// The proxy the request went through.
+    pub proxy: Option<Url>,
 }
 
 impl Exchange {
@@ -90,6 +98,12 @@ impl Exchange {
             self.method,
             redactor.url(self.url.as_str())
         )];
+        if let Some(proxy) = &self.proxy {
+            lines.push(format!(
+                "* through the proxy {}",
+                redactor.url(proxy.as_str())
+            ));
+        }
         lines.extend(
             self.request_headers
                 .iter()
@@ -128,6 +142,7 @@ pub struct RawExchange {
     pub cut_short: Option<String>,
     pub elapsed: Duration,
     pub redirected_to: Option<Url>,
+    pub proxy: Option<Url>,
 }
 
 impl RawExchange {
@@ -161,6 +176,7 @@ impl RawExchange {
             reason: self.reason,
             elapsed: self.elapsed,
             redirected_to: self.redirected_to,
+            proxy: self.proxy,
         }
     }
 }
@@ -181,7 +197,9 @@ impl Client {
                 root_cause(&e)
             ))
         };
-        let http = reqwest::Client::builder()
+        let http = config
+            .tls
+            .apply(config.proxies.apply(reqwest::Client::builder()))
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .user_agent(concat!("ofrep/", env!("CARGO_PKG_VERSION")))
@@ -189,7 +207,9 @@ impl Client {
             .referer(false)
             .build()
             .map_err(setup_failed)?;
-        let stream_http = reqwest::Client::builder()
+        let stream_http = config
+            .tls
+            .apply(config.proxies.apply(reqwest::Client::builder()))
             .connect_timeout(config.timeout)
             .redirect(redirect::policy(config.follow_redirects))
             .referer(false)
@@ -298,6 +318,7 @@ impl Client {
         let status = response.status();
         let response_headers = header_pairs(response.headers());
         let redirected_to = Some(response.url().clone()).filter(|answered| *answered != url);
+        let proxy = self.config.proxies.for_url(&url);
 
         // Sized from Content-Length (within the cap) so a large answer is not copied while the
         // buffer doubles; a lying length costs address space, not memory, until it is written.
@@ -346,6 +367,7 @@ impl Client {
             cut_short,
             elapsed: started.elapsed(),
             redirected_to,
+            proxy,
         })
     }
 
@@ -371,6 +393,16 @@ impl Client {
         if error.is_redirect() {
             return Error::network(format!("following redirects from {shown} failed: {cause}"))
                 .with_hint("the server sends its clients in circles: check its redirects, or give the final URL as the base URL");
+        }
+        if let Some(described) = tls::describe(error, &address) {
+            return described;
+        }
+        if let Some(proxy) = self.config.proxies.for_url(url)
+            && error.is_connect()
+        {
+            let proxy = self.redacted(&proxy);
+            return Error::network(format!("could not reach {address} through the proxy {proxy}: {cause}"))
+                .with_hint("check the proxy (--proxy, or HTTPS_PROXY/HTTP_PROXY), or go around it with --no-proxy");
         }
         let lower = cause.to_ascii_lowercase();
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {

@@ -11,5 +11,7 @@ pub mod etag;
 pub mod event_streams;
 pub mod finding;
 pub mod headers;
+pub mod proxy;
 pub mod redirect;
+pub mod tls;
 pub mod wire;

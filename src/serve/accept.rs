@@ -24,6 +24,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 use super::ServeEvent;
 use super::faults::Fault;
@@ -41,6 +42,7 @@ pub async fn serve(
     router: Router,
     state: Arc<State>,
     stop: oneshot::Receiver<()>,
+    tls: Option<TlsAcceptor>,
 ) {
     let stray_body = state.faults.has(&Fault::NotModifiedWithBody);
     let (closing, closed) = watch::channel(());
@@ -57,11 +59,11 @@ pub async fn serve(
                     let _ = socket.set_nodelay(true);
                     let router = router.clone();
                     let closed = closed.clone();
-                    if stray_body {
-                        connections.spawn(with_stray_body(socket, router, closed));
-                    } else {
-                        connections.spawn(connection(socket, router, None, closed));
-                    }
+                    match tls.clone() {
+                        Some(tls) => connections.spawn(over_tls(tls, socket, router, stray_body, closed)),
+                        None if stray_body => connections.spawn(with_stray_body(socket, router, closed)),
+                        None => connections.spawn(connection(socket, router, None, closed)),
+                    };
                 }
                 Err(e) if is_per_connection(&e) => {}
                 Err(e) => {
@@ -80,8 +82,32 @@ pub async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
+/// `serve --tls-cert`: the handshake (bounded like a request head), then the same connection in
+/// TLS. A client that fails the handshake has heard why in the alert rustls sent.
+async fn over_tls(
+    tls: TlsAcceptor,
+    socket: TcpStream,
+    router: Router,
+    stray_body: bool,
+    mut closed: watch::Receiver<()>,
+) {
+    let handshake = tokio::select! {
+        handshake = tokio::time::timeout(HEAD_TIMEOUT, tls.accept(socket)) => handshake,
+        _ = closed.changed() => return,
+    };
+    let Ok(Ok(stream)) = handshake else { return };
+    if stray_body {
+        with_stray_body(stream, router, closed).await;
+    } else {
+        connection(stream, router, None, closed).await;
+    }
+}
+
 /// A connection under the `304-with-body` fault: its socket is wrapped (see stray_body.rs).
-async fn with_stray_body(socket: TcpStream, router: Router, closed: watch::Receiver<()>) {
+async fn with_stray_body<IO>(socket: IO, router: Router, closed: watch::Receiver<()>)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let io = StrayBodyIo::new(socket);
     let slot = io.slot();
     connection(io, router, Some(slot), closed).await;

@@ -15,6 +15,7 @@
 //! - `flags`: flagd flag definitions (`evaluators`: their `$ref`s, expanded within a budget); `demo`: the built-in set; `reload`: `--flags FILE`, loaded
 //!   and reloaded when it changes; `store` and `state`: what every handler shares.
 //! - `faults`: the fault modes; `stray_body`: the socket wrapper behind `304-with-body`.
+//! - `tls`: the rustls configuration of `--tls-cert`/`--tls-key`/`--tls-client-ca`.
 
 mod accept;
 mod body;
@@ -33,6 +34,7 @@ mod store;
 mod stray_body;
 mod stream;
 mod stream_connection;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -69,6 +71,8 @@ pub struct ServeConfig {
     pub body_timeout: Duration,
     /// Event streams beyond this many are answered 503 (default [`DEFAULT_MAX_STREAMS`]).
     pub max_streams: usize,
+    /// `--tls-cert/--tls-key`: serve HTTPS (see [`tls::server_config`]).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Each open stream costs a task and a socket; a flood of them must not starve evaluation.
@@ -97,6 +101,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("max_body_size", &self.max_body_size)
             .field("body_timeout", &self.body_timeout)
             .field("max_streams", &self.max_streams)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -118,6 +123,7 @@ impl ServeConfig {
             max_body_size: 1 << 20,
             body_timeout: BODY_TIMEOUT,
             max_streams: DEFAULT_MAX_STREAMS,
+            tls: None,
         }
     }
 }
@@ -167,6 +173,8 @@ pub enum ServeEvent {
 
 pub struct Server {
     addr: SocketAddr,
+    /// Whether it serves HTTPS.
+    tls: bool,
     state: Arc<state::State>,
     // Options so `shutdown` can take them while `Drop` still covers a server never shut down.
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -226,10 +234,18 @@ impl Server {
 
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let router = http::router(Arc::clone(&state));
-        let serving = tokio::spawn(accept::serve(listener, router, Arc::clone(&state), stop));
+        let tls = config.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+        let serving = tokio::spawn(accept::serve(
+            listener,
+            router,
+            Arc::clone(&state),
+            stop,
+            tls,
+        ));
 
         let server = Server {
             addr,
+            tls: config.tls.is_some(),
             state,
             shutdown: Some(shutdown),
             serving: Some(serving),
@@ -247,9 +263,10 @@ impl Server {
         self.addr
     }
 
-    /// `http://HOST:PORT/`, the base URL clients use.
+    /// `http://HOST:PORT/` (`https://` with TLS), the base URL clients use.
     pub fn base_url(&self) -> url::Url {
-        let text = format!("http://{}/", self.addr);
+        let scheme = if self.tls { "https" } else { "http" };
+        let text = format!("{scheme}://{}/", self.addr);
         url::Url::parse(&text)
             .unwrap_or_else(|_| unreachable!("a socket address makes a valid URL"))
     }

@@ -31,15 +31,15 @@ impl Slot {
     }
 }
 
-pub struct StrayBodyIo {
-    inner: TcpStream,
+pub struct StrayBodyIo<IO = TcpStream> {
+    inner: IO,
     slot: Slot,
     /// A 304 head with the injected body, accepted from hyper but not yet on the socket.
     pending: Vec<u8>,
 }
 
-impl StrayBodyIo {
-    pub fn new(inner: TcpStream) -> Self {
+impl<IO: AsyncWrite + Unpin> StrayBodyIo<IO> {
+    pub fn new(inner: IO) -> Self {
         Self {
             inner,
             slot: Slot::default(),
@@ -64,7 +64,7 @@ impl StrayBodyIo {
     }
 }
 
-impl AsyncRead for StrayBodyIo {
+impl<IO: AsyncRead + Unpin> AsyncRead for StrayBodyIo<IO> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -74,7 +74,7 @@ impl AsyncRead for StrayBodyIo {
     }
 }
 
-impl AsyncWrite for StrayBodyIo {
+impl<IO: AsyncWrite + Unpin> AsyncWrite for StrayBodyIo<IO> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

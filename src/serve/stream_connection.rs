@@ -113,7 +113,8 @@ where
     let (parts, body) = response.into_parts();
     let framing = Framing::of(parts.status, body.size_hint().exact());
     let head = head(parts.status, &parts.headers, framing);
-    if io.write_all(&head).await.is_err() {
+    // Flushed: over TLS the head could otherwise wait in the session for the first event.
+    if io.write_all(&head).await.and(io.flush().await).is_err() {
         return;
     }
     let mut body = body.into_data_stream();

@@ -233,6 +233,7 @@ mod tests {
             reason: "OK",
             elapsed: std::time::Duration::ZERO,
             redirected_to: None,
+            proxy: None,
         }
     }
 

@@ -54,6 +54,8 @@ fn request_urls_keep_the_base_path_and_add_query_parameters() {
         timeout: Duration::from_secs(1),
         max_body: 1,
         follow_redirects: false,
+        tls: Default::default(),
+        proxies: Default::default(),
     })
     .unwrap();
     let mut request = Request::new(Endpoint::Bulk, Map::new());

@@ -82,6 +82,8 @@ async fn a_burst_during_a_refetch_merges_into_one_queued_refetch() {
     let base = Url::parse("http://127.0.0.1:9/").expect("a valid URL");
     let client = Client::new(ClientConfig {
         follow_redirects: false,
+        tls: Default::default(),
+        proxies: Default::default(),
         base: base.clone(),
         headers: Vec::new(),
         timeout: Duration::from_secs(1),
