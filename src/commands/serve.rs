@@ -73,6 +73,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, Error> {
         body_timeout: crate::serve::BODY_TIMEOUT,
         max_streams: crate::serve::DEFAULT_MAX_STREAMS,
         tls,
+        log_headers: false,
     })
 }
 
@@ -101,7 +102,10 @@ fn token(flag: Option<&str>, env: Option<&OsStr>) -> Result<Option<String>, Erro
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: &ServeArgs, ui: &Ui) -> Result<Outcome, Error> {
-    let config = resolve(args)?;
+    let config = ServeConfig {
+        log_headers: ui.verbose,
+        ..resolve(args)?
+    };
     let reporter = Reporter::new(ui);
     // Installed before the server says it is listening: see `stop_signal`.
     let stop = stop_signal();

@@ -1,14 +1,16 @@
 //! How `ofrep serve` shows its log. Human output goes to stderr (`listening on URL`, one line
 //! per request). With `-o json` every log event is a JSON Lines object on stdout, the first
-//! `{"type":"listening",...}`, so a script can read the bound address from a pipe. Tokens and
-//! header values are never logged: the events do not carry them.
+//! `{"type":"listening",...}`, so a script can read the bound address from a pipe. With `-v`
+//! each request also shows its request (`> `) and response (`< `) headers, credentials
+//! redacted and control characters escaped; without it no header value is logged.
 
 use std::io::Write;
 
 use serde_json::{Value, json};
 
-use super::Ui;
+use super::{Ui, shown};
 use crate::cli::OutputFormat;
+use crate::redact::Redactor;
 use crate::serve::ServeEvent;
 
 /// Writes each [`ServeEvent`] in the format chosen once. It is `Copy` and holds no lock, so the
@@ -16,29 +18,33 @@ use crate::serve::ServeEvent;
 #[derive(Debug, Clone, Copy)]
 pub struct Reporter {
     format: OutputFormat,
+    redactor: Redactor,
 }
 
 impl Reporter {
     pub fn new(ui: &Ui) -> Self {
-        Self { format: ui.format }
+        Self {
+            format: ui.format,
+            redactor: ui.redactor,
+        }
     }
 
     pub fn event(&self, event: &ServeEvent) {
         // A closed pipe must not stop the server, so write errors are ignored.
         match self.format {
             OutputFormat::Human => {
-                let _ = writeln!(std::io::stderr().lock(), "{}", human(event));
+                let _ = writeln!(std::io::stderr().lock(), "{}", human(event, &self.redactor));
             }
             OutputFormat::Json => {
                 let mut stdout = std::io::stdout().lock();
-                let _ = writeln!(stdout, "{}", to_json(event));
+                let _ = writeln!(stdout, "{}", to_json(event, &self.redactor));
                 let _ = stdout.flush();
             }
         }
     }
 }
 
-pub fn human(event: &ServeEvent) -> String {
+pub fn human(event: &ServeEvent, redactor: &Redactor) -> String {
     match event {
         ServeEvent::Listening { url, .. } => {
             format!("listening on {}", url.as_str().trim_end_matches('/'))
@@ -48,10 +54,22 @@ pub fn human(event: &ServeEvent) -> String {
             path,
             status,
             elapsed,
-        } => format!(
-            "{method} {path} {status} {:.1}ms",
-            crate::units::millis(*elapsed)
-        ),
+            request_headers,
+            response_headers,
+        } => {
+            let mut text = format!(
+                "{method} {path} {status} {:.1}ms",
+                crate::units::millis(*elapsed)
+            );
+            let sent = request_headers.iter().map(|h| ('>', h));
+            for (arrow, (name, value)) in sent.chain(response_headers.iter().map(|h| ('<', h))) {
+                text.push_str(&format!(
+                    "\n  {arrow} {name}: {}",
+                    shown(&redactor.header(name, value))
+                ));
+            }
+            text
+        }
         ServeEvent::Reloaded {
             path,
             etag,
@@ -78,7 +96,7 @@ pub fn human(event: &ServeEvent) -> String {
     }
 }
 
-pub fn to_json(event: &ServeEvent) -> Value {
+pub fn to_json(event: &ServeEvent, redactor: &Redactor) -> Value {
     match event {
         ServeEvent::Listening { addr, url } => json!({
             "type": "listening",
@@ -90,13 +108,29 @@ pub fn to_json(event: &ServeEvent) -> Value {
             path,
             status,
             elapsed,
-        } => json!({
-            "type": "request",
-            "method": method,
-            "path": path,
-            "status": status,
-            "ms": crate::units::millis(*elapsed),
-        }),
+            request_headers,
+            response_headers,
+        } => {
+            let mut line = json!({
+                "type": "request",
+                "method": method,
+                "path": path,
+                "status": status,
+                "ms": crate::units::millis(*elapsed),
+            });
+            // Only with -v, so the line without it keeps its shape.
+            let pairs = |headers: &[(String, String)]| -> Value {
+                headers
+                    .iter()
+                    .map(|(name, value)| json!([name, redactor.header(name, value)]))
+                    .collect()
+            };
+            if !request_headers.is_empty() || !response_headers.is_empty() {
+                line["requestHeaders"] = pairs(request_headers);
+                line["responseHeaders"] = pairs(response_headers);
+            }
+            line
+        }
         ServeEvent::Reloaded {
             path,
             etag,
@@ -133,9 +167,14 @@ mod tests {
             path: "/ofrep/v1/evaluate/flags".into(),
             status: 200,
             elapsed: Duration::from_micros(420),
+            request_headers: Vec::new(),
+            response_headers: Vec::new(),
         };
-        assert_eq!(human(&event), "POST /ofrep/v1/evaluate/flags 200 0.4ms");
-        assert_eq!(to_json(&event)["type"], "request");
+        assert_eq!(
+            human(&event, &Redactor::default()),
+            "POST /ofrep/v1/evaluate/flags 200 0.4ms"
+        );
+        assert_eq!(to_json(&event, &Redactor::default())["type"], "request");
     }
 
     #[test]
@@ -145,10 +184,48 @@ mod tests {
             addr,
             url: url::Url::parse("http://127.0.0.1:8016/").unwrap(),
         };
-        assert_eq!(human(&event), "listening on http://127.0.0.1:8016");
         assert_eq!(
-            to_json(&event),
+            human(&event, &Redactor::default()),
+            "listening on http://127.0.0.1:8016"
+        );
+        assert_eq!(
+            to_json(&event, &Redactor::default()),
             json!({"type": "listening", "address": "127.0.0.1:8016", "url": "http://127.0.0.1:8016"})
         );
+    }
+
+    #[test]
+    fn with_headers_a_request_shows_them_redacted_and_escaped() {
+        let event = ServeEvent::Request {
+            method: "POST".into(),
+            path: "/ofrep/v1/evaluate/flags".into(),
+            status: 200,
+            elapsed: Duration::from_micros(420),
+            request_headers: vec![
+                ("authorization".into(), "Bearer s3cret".into()),
+                ("x-note".into(), "a\u{1b}[31mb".into()),
+            ],
+            response_headers: vec![("etag".into(), "\"v1\"".into())],
+        };
+        let r = Redactor::default();
+        let text = human(&event, &r);
+        assert!(
+            !text.contains("s3cret") && !text.contains('\u{1b}'),
+            "{text}"
+        );
+        assert!(text.contains("\n  > x-note: a\\u{1b}[31mb"), "{text}");
+        assert!(text.contains("\n  < etag: \"v1\""), "{text}");
+        let line = to_json(&event, &r);
+        assert_eq!(line["responseHeaders"], json!([["etag", "\"v1\""]]));
+        assert!(!line.to_string().contains("s3cret"));
+        let quiet = ServeEvent::Request {
+            method: "POST".into(),
+            path: "/".into(),
+            status: 200,
+            elapsed: Duration::ZERO,
+            request_headers: Vec::new(),
+            response_headers: Vec::new(),
+        };
+        assert!(to_json(&quiet, &r).get("requestHeaders").is_none());
     }
 }

@@ -73,6 +73,9 @@ pub struct ServeConfig {
     pub max_streams: usize,
     /// `--tls-cert/--tls-key`: serve HTTPS (see [`tls::server_config`]).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `-v`: each request's log event carries its request and response headers (the reporter
+    /// redacts credentials). Off, nothing is copied per request.
+    pub log_headers: bool,
 }
 
 /// Each open stream costs a task and a socket; a flood of them must not starve evaluation.
@@ -124,6 +127,7 @@ impl ServeConfig {
             body_timeout: BODY_TIMEOUT,
             max_streams: DEFAULT_MAX_STREAMS,
             tls: None,
+            log_headers: false,
         }
     }
 }
@@ -135,12 +139,16 @@ pub enum ServeEvent {
         addr: SocketAddr,
         url: url::Url,
     },
-    /// One answered request. `path` has no query string (it may carry tokens).
+    /// One answered request. `path` has no query string (it may carry tokens). The headers
+    /// are empty unless `ServeConfig::log_headers`; values are as sent, for the reporter to
+    /// redact.
     Request {
         method: String,
         path: String,
         status: u16,
         elapsed: Duration,
+        request_headers: Vec<(String, String)>,
+        response_headers: Vec<(String, String)>,
     },
     /// The flag file changed and the new configuration is served (an event was sent).
     Reloaded {

@@ -32,6 +32,11 @@ pub async fn around_every_request(
     let origin = request.headers().get(header::ORIGIN).cloned();
     let ofrep = path.starts_with("/ofrep/");
     let control = state.control && control::is_control_path(&path);
+    let request_headers = if state.log_headers {
+        header_list(request.headers())
+    } else {
+        Vec::new()
+    };
 
     let mut response = if control {
         match control::refusal(&state, &method, request.uri(), request.headers()) {
@@ -63,13 +68,33 @@ pub async fn around_every_request(
         );
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }
+    let response_headers = if state.log_headers {
+        header_list(response.headers())
+    } else {
+        Vec::new()
+    };
     state.log(ServeEvent::Request {
         method: method.to_string(),
         path,
         status: response.status().as_u16(),
         elapsed: started.elapsed(),
+        request_headers,
+        response_headers,
     });
     response
+}
+
+/// Headers as (name, value) text, for the `-v` log; a value that is not text is shown lossily.
+fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 fn unauthorized() -> Response {

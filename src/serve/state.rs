@@ -28,6 +28,8 @@ pub struct State {
     pub bound: SocketAddr,
     pub bodies: Bodies,
     pub max_streams: usize,
+    /// `-v`: log each request's headers.
+    pub log_headers: bool,
     pub events: mpsc::UnboundedSender<ServeEvent>,
     /// Open streams, counted by a guard each stream holds.
     pub streams: AtomicUsize,
@@ -86,6 +88,7 @@ impl State {
             bound,
             bodies: Bodies::new(config.max_body_size, config.body_timeout),
             max_streams: config.max_streams,
+            log_headers: config.log_headers,
             events,
             streams: AtomicUsize::new(0),
             stream_generation: watch::Sender::new(0),

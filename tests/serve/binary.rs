@@ -123,6 +123,52 @@ async fn the_binary_prints_its_address_as_json_serves_and_stops_on_sigterm() {
     assert_eq!(child.terminate().await, Some(0));
 }
 
+/// `-v` means what it means for the clients: each request's request and response headers,
+/// credentials redacted.
+#[tokio::test]
+async fn with_verbose_each_request_shows_its_headers_with_credentials_redacted() {
+    let (mut child, first, rest) = Child::serve(&["-v"], Output::Stderr);
+    let url = first
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let (lines, mut incoming) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in rest.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let response = crate::support::client()
+        .post(format!("{url}/{BULK}"))
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer should-not-be-logged")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut logged = Vec::new();
+    while !logged.iter().any(|l: &String| l.contains("< etag:")) && logged.len() < 40 {
+        match tokio::time::timeout(LONG, incoming.recv()).await {
+            Ok(Some(line)) => logged.push(line),
+            _ => break,
+        }
+    }
+    let text = logged.join("\n");
+    assert!(text.contains(&format!("POST /{BULK} 200")), "{text}");
+    assert!(
+        text.contains("  > content-type: application/json"),
+        "{text}"
+    );
+    assert!(text.contains("  > authorization: Bearer"), "{text}");
+    assert!(text.contains("  < etag: \""), "{text}");
+    assert!(!text.contains("should-not-be-logged"), "{text}");
+    assert_eq!(child.terminate().await, Some(0));
+}
+
 #[tokio::test]
 async fn the_binary_stops_on_sigterm_even_when_nobody_reads_its_output() {
     let (mut child, first, _unread) = Child::serve(&["-o", "json"], Output::Stdout);
