@@ -94,6 +94,37 @@ fn the_completion_scripts_parse_in_their_shells() {
 }
 
 #[test]
+fn the_bash_script_completes_commands_and_shell_names() {
+    if !installed("bash") {
+        eprintln!("note: bash is not installed; the bash script is not exercised");
+        return;
+    }
+    // Load the script, then ask its completion function what `ofrep co<TAB>` and
+    // `ofrep completions <TAB>` offer, as bash-completion would.
+    let probe = format!(
+        "{}\n{}",
+        completions("bash").stdout,
+        r#"COMP_WORDS=(ofrep co); COMP_CWORD=1; _ofrep ofrep co ofrep; echo "1:${COMPREPLY[*]}"
+COMP_WORDS=(ofrep completions ""); COMP_CWORD=2; _ofrep ofrep "" completions; echo "2:${COMPREPLY[*]}""#
+    );
+    let out = pipe_into("bash", &["-s"], &probe);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let offered = |n: &str| -> Vec<String> {
+        let line = out.stdout.lines().find_map(|l| l.strip_prefix(n));
+        let line = line.unwrap_or_default();
+        line.split_whitespace().map(str::to_owned).collect()
+    };
+    assert_eq!(offered("1:"), ["conform", "completions"], "{}", out.stdout);
+    let shells = offered("2:");
+    for shell in SHELLS {
+        assert!(
+            shells.iter().any(|s| s == shell),
+            "{shell} not offered: {shells:?}"
+        );
+    }
+}
+
+#[test]
 fn man_writes_a_titled_page_for_ofrep_and_each_command() {
     let roff = man(&[]).stdout;
     let titles: Vec<&str> = roff.lines().filter(|l| l.starts_with(".TH ")).collect();
