@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::units::{parse_duration, parse_size};
 
 mod examples;
-use examples::{CONFORM_EXAMPLES, FETCH_EXAMPLES, SERVE_EXAMPLES, WATCH_EXAMPLES};
+pub mod shell;
+use examples::{
+    COMPLETIONS_EXAMPLES, CONFORM_EXAMPLES, FETCH_EXAMPLES, MAN_EXAMPLES, SERVE_EXAMPLES,
+    WATCH_EXAMPLES,
+};
 
 /// Check and watch OFREP servers: is the server right, and what does it do live?
 #[derive(Debug, Parser)]
@@ -83,6 +87,28 @@ pub enum Command {
     /// Run a reference OFREP server with ETag/304, event streams and fault modes.
     #[command(after_long_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
+
+    /// Print a completion script for a shell on stdout.
+    #[command(after_long_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff) on stdout: `ofrep` and every command, or one command.
+    #[command(after_long_help = MAN_EXAMPLES)]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: shell::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Only this command's page (`ofrep-COMMAND(1)`); without it, every page, `ofrep(1)` first.
+    #[arg(value_name = "COMMAND", value_parser = clap::builder::PossibleValuesParser::new(shell::PAGES))]
+    pub command: Option<String>,
 }
 
 /// Which server to talk to, how, and with what evaluation context: shared by every client

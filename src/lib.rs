@@ -37,6 +37,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             .block_on(commands::watch::run(args, &ui))
             .map_err(|e| commands::for_command(e, "watch")),
         Command::Serve(args) => runtime(Threads::Many)?.block_on(commands::serve::run(&args, &ui)),
+        Command::Completions(args) => commands::shell::completions(&args),
+        Command::Man(args) => commands::shell::man(&args),
     }
 }
 

@@ -112,3 +112,25 @@ Fault modes (--fault NAME[=VALUE], each breaks the checklist id in brackets):
 Exit codes:
   0  stopped by Ctrl-C or SIGTERM
   2  could not start: invalid flag file (file:line), port in use, bad option";
+
+pub const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  ofrep completions bash > ~/.local/share/bash-completion/completions/ofrep
+  ofrep completions zsh > ~/.zfunc/_ofrep        with fpath+=~/.zfunc before compinit
+  ofrep completions fish > ~/.config/fish/completions/ofrep.fish
+  ofrep completions powershell >> $PROFILE
+  ofrep completions elvish > ~/.config/elvish/lib/ofrep.elv   then `use ofrep` in rc.elv
+
+Exit codes:
+  0  the script was written (also when the reader closed the pipe)
+  2  an unknown shell, or stdout could not be written";
+
+pub const MAN_EXAMPLES: &str = "\
+Examples:
+  ofrep man | man -l -                         read every page now
+  ofrep man fetch | man -l -                   only ofrep-fetch(1)
+  ofrep man > ~/.local/share/man/man1/ofrep.1  install it for `man ofrep`
+
+Exit codes:
+  0  the page was written (also when the reader closed the pipe)
+  2  an unknown command, or stdout could not be written";

@@ -3,6 +3,7 @@
 pub mod conform;
 pub mod fetch;
 pub mod serve;
+pub mod shell;
 pub mod watch;
 
 use url::Url;

@@ -4,6 +4,7 @@
 pub mod conform;
 pub mod fetch;
 pub mod serve;
+pub mod shell;
 mod ui;
 pub mod watch;
 
