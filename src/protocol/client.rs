@@ -304,7 +304,7 @@ impl Client {
             })?;
             headers.insert(name, value);
         }
-        let request_headers = header_pairs(&headers);
+        let request_headers = super::headers::pairs(&headers);
 
         let started = Instant::now();
         let mut builder = self
@@ -316,7 +316,7 @@ impl Client {
         }
         let mut response = builder.send().await.map_err(|e| self.describe(&e, &url))?;
         let status = response.status();
-        let response_headers = header_pairs(response.headers());
+        let response_headers = super::headers::pairs(response.headers());
         let redirected_to = Some(response.url().clone()).filter(|answered| *answered != url);
         let proxy = self.config.proxies.for_url(&url);
 
@@ -420,19 +420,6 @@ impl Client {
         }
         Error::network(format!("the request to {shown} failed: {cause}"))
     }
-}
-
-/// Header pairs with lowercase names, in order, values lossily decoded.
-fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_owned(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
 }
 
 /// Validates and normalises a base URL given by the user: http(s), no `/ofrep` path, ending in `/`.

@@ -1,7 +1,7 @@
 //! Request headers from `-H 'Name: value'` and from `OFREP_HEADERS` (ADR-0007).
 
 use percent_encoding::percent_decode_str;
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// One validated request header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +98,20 @@ pub fn merge(from_env: Vec<Header>, from_flags: Vec<Header>) -> Vec<Header> {
 /// The part of a bad header worth echoing: up to the first space, so a pasted token is not.
 fn first_word(raw: &str) -> &str {
     raw.split_whitespace().next().unwrap_or("")
+}
+
+/// Header pairs with lowercase names, in order, values lossily decoded: how a transcript or a
+/// log shows headers, on the client's side and the reference server's.
+pub fn pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

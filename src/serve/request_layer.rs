@@ -14,6 +14,7 @@ use super::ServeEvent;
 use super::body::general_error;
 use super::control;
 use super::state::State;
+use crate::protocol::headers::pairs;
 
 /// What browser providers send: JSON bodies, revalidation, either credential, stream resume.
 const ALLOW_HEADERS: &str = "Content-Type, If-None-Match, Authorization, X-API-Key, Last-Event-ID";
@@ -33,7 +34,7 @@ pub async fn around_every_request(
     let ofrep = path.starts_with("/ofrep/");
     let control = state.control && control::is_control_path(&path);
     let request_headers = if state.log_headers {
-        header_list(request.headers())
+        pairs(request.headers())
     } else {
         Vec::new()
     };
@@ -69,7 +70,7 @@ pub async fn around_every_request(
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }
     let response_headers = if state.log_headers {
-        header_list(response.headers())
+        pairs(response.headers())
     } else {
         Vec::new()
     };
@@ -82,19 +83,6 @@ pub async fn around_every_request(
         response_headers,
     });
     response
-}
-
-/// Headers as (name, value) text, for the `-v` log; a value that is not text is shown lossily.
-fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_owned(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
 }
 
 fn unauthorized() -> Response {

@@ -83,6 +83,19 @@ pub enum Output {
     Stderr,
 }
 
+/// The rest of a child's output, line by line, read on a thread of its own.
+fn lines_of(rest: Box<dyn BufRead + Send>) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    let (lines, incoming) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in rest.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    incoming
+}
+
 #[tokio::test]
 async fn the_binary_prints_its_address_as_json_serves_and_stops_on_sigterm() {
     let (mut child, first, rest) = Child::serve(&["-o", "json"], Output::Stdout);
@@ -92,14 +105,7 @@ async fn the_binary_prints_its_address_as_json_serves_and_stops_on_sigterm() {
     assert!(address.starts_with("127.0.0.1:"), "{address}");
     let url = listening["url"].as_str().unwrap();
     assert_eq!(url, format!("http://{address}"));
-    let (lines, mut incoming) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in rest.lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut incoming = lines_of(rest);
 
     let response = crate::support::client()
         .post(format!("{url}/{BULK}"))
@@ -133,14 +139,7 @@ async fn with_verbose_each_request_shows_its_headers_with_credentials_redacted()
         .strip_prefix("listening on ")
         .unwrap()
         .to_owned();
-    let (lines, mut incoming) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in rest.lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut incoming = lines_of(rest);
     let response = crate::support::client()
         .post(format!("{url}/{BULK}"))
         .header("content-type", "application/json")
