@@ -196,6 +196,14 @@ fn an_unreachable_server_exits_2() {
     assert_eq!(out.stdout, "", "{}", out.stdout);
 }
 
+/// `conform URL --no-builtin --scenarios FILE`, with `text` as FILE (`mine.feature`).
+fn run_user_scenarios(url: &str, text: &str) -> Run {
+    let (_dir, path) = user_file(text);
+    run(ofrep()
+        .args(["conform", url, "--no-builtin", "--scenarios"])
+        .arg(&path))
+}
+
 fn user_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mine.feature");
@@ -207,10 +215,7 @@ fn user_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 fn user_scenarios_pass_fail_and_report_unknown_steps_and_syntax_errors_by_file_and_line() {
     let server = ReferenceServer::start(&[]);
     let passing = "Feature: Mine\n  @must @id:bulk-shape\n  Scenario: ours\n    When I request a bulk evaluation\n    Then the status is 200\n";
-    let (_d1, path) = user_file(passing);
-    let out = run(ofrep()
-        .args(["conform", &server.url, "--no-builtin", "--scenarios"])
-        .arg(&path));
+    let out = run_user_scenarios(&server.url, passing);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains("1 passed, 0 failed, 0 skipped"),
@@ -219,10 +224,7 @@ fn user_scenarios_pass_fail_and_report_unknown_steps_and_syntax_errors_by_file_a
     );
 
     let failing = "Feature: Mine\n  @must @id:bulk-shape\n  Scenario: ours\n    When I request a bulk evaluation\n    Then the status is 418\n";
-    let (_d2, path) = user_file(failing);
-    let out = run(ofrep()
-        .args(["conform", &server.url, "--no-builtin", "--scenarios"])
-        .arg(&path));
+    let out = run_user_scenarios(&server.url, failing);
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(
         out.stdout.contains("418"),
@@ -269,10 +271,7 @@ fn user_scenarios_pass_fail_and_report_unknown_steps_and_syntax_errors_by_file_a
 fn a_scenario_that_uses_an_unremembered_value_is_a_scenario_error_not_a_network_error() {
     let server = ReferenceServer::start(&[]);
     let mistake = "Feature: Mine\n  @must @id:bulk-304-on-match\n  Scenario: ours\n    When I request a bulk evaluation with If-None-Match \"{never-remembered}\"\n    Then the status is 304\n";
-    let (_dir, path) = user_file(mistake);
-    let out = run(ofrep()
-        .args(["conform", &server.url, "--no-builtin", "--scenarios"])
-        .arg(&path));
+    let out = run_user_scenarios(&server.url, mistake);
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stderr
@@ -935,10 +934,7 @@ fn user_scenarios_run_with_their_own_ids_or_derived_ones_and_default_to_must() {
     }
 
     let typo = "Feature: Ours\n  @id:our-id\n  Scenario: s\n    When I request a bulk evaluaton\n";
-    let (_dir2, path) = user_file(typo);
-    let out = run(ofrep()
-        .args(["conform", &server.url(), "--no-builtin", "--scenarios"])
-        .arg(&path));
+    let out = run_user_scenarios(&server.url(), typo);
     assert_eq!(out.code, 2);
     assert!(
         out.stderr.contains("mine.feature:4: unknown step")

@@ -78,16 +78,7 @@ impl Routed {
             addr: format!("http://{addr}"),
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let _ = axum::serve(listener, app).await;
-            });
-        });
+        crate::fixture::scripted::serve_in_background(listener, app);
         Self { addr, shared }
     }
 

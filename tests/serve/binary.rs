@@ -83,6 +83,19 @@ pub enum Output {
     Stderr,
 }
 
+/// A bulk request carrying `Authorization: Bearer should-not-be-logged`, answered 200.
+async fn post_with_a_token(url: &str) {
+    let response = crate::support::client()
+        .post(format!("{url}/{BULK}"))
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer should-not-be-logged")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
 /// The rest of a child's output, line by line, read on a thread of its own.
 fn lines_of(rest: Box<dyn BufRead + Send>) -> tokio::sync::mpsc::UnboundedReceiver<String> {
     let (lines, incoming) = tokio::sync::mpsc::unbounded_channel();
@@ -107,15 +120,7 @@ async fn the_binary_prints_its_address_as_json_serves_and_stops_on_sigterm() {
     assert_eq!(url, format!("http://{address}"));
     let mut incoming = lines_of(rest);
 
-    let response = crate::support::client()
-        .post(format!("{url}/{BULK}"))
-        .header("content-type", "application/json")
-        .header("authorization", "Bearer should-not-be-logged")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    post_with_a_token(url).await;
     let logged = tokio::time::timeout(LONG, incoming.recv())
         .await
         .unwrap()
@@ -140,15 +145,7 @@ async fn with_verbose_each_request_shows_its_headers_with_credentials_redacted()
         .unwrap()
         .to_owned();
     let mut incoming = lines_of(rest);
-    let response = crate::support::client()
-        .post(format!("{url}/{BULK}"))
-        .header("content-type", "application/json")
-        .header("authorization", "Bearer should-not-be-logged")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    post_with_a_token(&url).await;
     let mut logged = Vec::new();
     while !logged.iter().any(|l: &String| l.contains("< etag:")) && logged.len() < 40 {
         match tokio::time::timeout(LONG, incoming.recv()).await {
