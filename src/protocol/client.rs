@@ -36,6 +36,24 @@ pub struct ClientConfig {
     pub proxies: Proxies,
 }
 
+impl ClientConfig {
+    /// The configured headers (`-H`, `OFREP_HEADERS`: credentials among them) that may go to
+    /// `url`: all of them on the base URL's origin, none anywhere else. Event streams and the
+    /// trigger POST ask here, so the rule lives in one place.
+    pub fn headers_for(&self, url: &Url) -> &[Header] {
+        if url.origin() == self.base.origin() {
+            &self.headers
+        } else {
+            &[]
+        }
+    }
+
+    /// Whether [`Self::headers_for`] holds configured headers back from `url`.
+    pub fn withholds_from(&self, url: &Url) -> bool {
+        !self.headers.is_empty() && url.origin() != self.base.origin()
+    }
+}
+
 /// One evaluation request.
 #[derive(Debug, Clone)]
 pub struct Request {

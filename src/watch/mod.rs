@@ -162,11 +162,8 @@ fn stream_headers(
     index: usize,
     url: &Url,
 ) -> (Vec<crate::protocol::headers::Header>, Option<WatchEvent>) {
-    let headers = &config.client.config().headers;
-    if url.origin() == config.base.origin() {
-        return (headers.clone(), None);
-    }
-    let warning = (!headers.is_empty()).then(|| WatchEvent::Warning {
+    let client = config.client.config();
+    let warning = client.withholds_from(url).then(|| WatchEvent::Warning {
         id: None,
         message: format!(
             "stream {index} is on another origin ({}) than the OFREP base URL ({}): it is opened without the -H/OFREP_HEADERS headers",
@@ -174,7 +171,7 @@ fn stream_headers(
             config.base.origin().ascii_serialization()
         ),
     });
-    (Vec::new(), warning)
+    (client.headers_for(url).to_vec(), warning)
 }
 
 /// The first answer. Transport errors and 4xx are fatal (exit 2); 5xx and 429 are waited out.

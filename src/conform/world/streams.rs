@@ -102,12 +102,10 @@ impl World<'_> {
         };
         self.stream.close();
         self.changed_while_open = false;
-        let same_origin = url.origin() == self.env.base.origin();
-        let headers = if self.credentials && same_origin {
-            self.env
-                .client
-                .config()
-                .headers
+        let config = self.env.client.config();
+        let headers = if self.credentials {
+            config
+                .headers_for(&url)
                 .iter()
                 .map(|h| (h.name.clone(), h.value.clone()))
                 .collect()
@@ -125,7 +123,7 @@ impl World<'_> {
         let resume = last_event_id
             .map(|id| format!(" (Last-Event-ID: {id})"))
             .unwrap_or_default();
-        if self.credentials && !same_origin && !self.env.client.config().headers.is_empty() {
+        if self.credentials && config.withholds_from(&url) {
             // Headers go to the base URL's origin only; an event-stream URL may carry its own
             // token (ADR-0008).
             self.evidence.push(format!(

@@ -4,7 +4,7 @@
 use url::Url;
 
 use super::{Outcome, StepError, World};
-use crate::protocol::headers::Header;
+use crate::protocol::client::ClientConfig;
 use crate::redact::Redactor;
 
 /// How `a flag changes` is carried out.
@@ -34,15 +34,14 @@ pub enum TriggerError {
 }
 
 impl ChangeTrigger {
-    /// Fires the trigger. `credentials` (the `-H` headers) go with a POST only to `base`'s
-    /// origin: a server that guards its control endpoint with the same token as its OFREP
-    /// endpoints gets it, any other host does not.
+    /// Fires the trigger. The `-H` headers go with a POST only to the base URL's origin
+    /// (`ClientConfig::headers_for`): a server that guards its control endpoint with the same
+    /// token as its OFREP endpoints gets it, any other host does not.
     async fn fire(
         &self,
         http: &reqwest::Client,
         redactor: &Redactor,
-        base: &Url,
-        credentials: &[Header],
+        config: &ClientConfig,
     ) -> Result<(), TriggerError> {
         match self {
             Self::Url(url) => {
@@ -50,10 +49,8 @@ impl ChangeTrigger {
                 let mut request = http
                     .post(url.clone())
                     .header("content-type", "application/json");
-                if url.origin() == base.origin() {
-                    for header in credentials {
-                        request = request.header(&header.name, &header.value);
-                    }
+                for header in config.headers_for(url) {
+                    request = request.header(&header.name, &header.value);
                 }
                 let response = request.send().await.map_err(|e| TriggerError::PostFailed {
                     shown_url: shown_url.clone(),
@@ -93,13 +90,11 @@ impl World<'_> {
     pub(super) async fn change_flag(&mut self) -> Result<Outcome, StepError> {
         let trigger = self.env.trigger.as_ref().ok_or(StepError::NoTrigger)?;
         self.mark_position().await;
-        let config = self.env.client.config();
         trigger
             .fire(
                 self.env.client.stream_http(),
                 &self.env.redactor,
-                &self.env.base,
-                &config.headers,
+                self.env.client.config(),
             )
             .await?;
         self.evidence
