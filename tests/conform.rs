@@ -1273,12 +1273,8 @@ fn a_failure_shows_its_exchanges_with_bodies_and_a_polling_loop_shows_first_and_
 /// failed trigger is about the trigger that was configured.
 #[test]
 fn hints_name_the_command_that_was_run_and_the_trigger_that_failed() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let closed = format!("http://127.0.0.1:{port}");
+    let held = fixture::ClosedPort::hold();
+    let closed = held.url();
     for command in ["fetch", "watch", "conform"] {
         let out = run(ofrep().args([command, &closed]));
         assert_eq!(out.code, 2, "{command}: {}", out.stderr);

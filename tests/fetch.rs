@@ -248,10 +248,8 @@ fn a_401_or_403_prints_the_answer_then_exits_2_saying_credentials_are_wanted() {
 
 #[test]
 fn connection_refused_exits_2_within_a_second_naming_the_address_with_a_hint() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let closed = fixture::ClosedPort::hold();
+    let port = closed.addr.port();
     let started = Instant::now();
     let out = run(ofrep().args(["fetch", &format!("http://127.0.0.1:{port}")]));
     assert!(
@@ -441,10 +439,8 @@ fn secrets_are_redacted_in_every_output_mode() {
 
 #[test]
 fn a_secret_in_the_target_url_is_redacted_in_errors() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let closed = fixture::ClosedPort::hold();
+    let port = closed.addr.port();
     let out = run(ofrep().args([
         "fetch",
         &format!("http://u:pw-sekrit@127.0.0.1:{port}/?k=sekrit"),

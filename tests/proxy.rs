@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use fixture::ReferenceServer;
 use fixture::cli::{ofrep, run};
+use fixture::{ClosedPort, ReferenceServer};
 
 /// A forwarding proxy: counts each request (a CONNECT counts once), dials the target named in
 /// it, and pipes both ways.
@@ -124,13 +124,9 @@ fn embedded_and_loopback_targets_ignore_the_proxy_environment() {
 
 #[test]
 fn an_unreachable_proxy_is_named_in_the_error() {
-    // A port that was free a moment ago: nothing listens there.
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let closed = ClosedPort::hold();
     let server = ReferenceServer::start(&[]);
-    let proxy = format!("http://{closed}");
+    let proxy = closed.url();
     let out = run(ofrep().args(["fetch", &server.url, "--proxy", &proxy]));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(

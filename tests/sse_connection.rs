@@ -1,5 +1,6 @@
 //! `ofrep::sse::connection` against real axum servers on 127.0.0.1:0, in process. Every wait is
 //! bounded by a timeout and every loop by a count.
+mod fixture;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -356,11 +357,8 @@ async fn a_stream_that_breaks_off_is_a_body_error_without_secrets() {
 
 #[tokio::test]
 async fn a_refused_connection_is_a_connect_error_without_secrets() {
-    // A port that was just free: nothing listens there.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    let mut request = request(addr, "/s?token=s3cret");
+    let closed = fixture::ClosedPort::hold();
+    let mut request = request(closed.addr, "/s?token=s3cret");
     request.url.set_username("user").unwrap();
     request.url.set_password(Some("pa55")).unwrap();
     let error = timeout(WAIT, open(&client(), &request))
