@@ -276,9 +276,35 @@ pub struct ConformArgs {
     #[arg(long, value_name = "DIR", conflicts_with = "show_scenario")]
     pub print_builtin: Option<PathBuf>,
 
-    /// How many independent scenarios run at once.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
-    pub concurrency: u64,
+    /// How many independent scenarios run at once [default: 8; 4 with --provider, each with
+    /// its own server and provider process].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub concurrency: Option<u64>,
+
+    /// Grade a provider instead of a server: run CMD through sh for each provider scenario,
+    /// with OFREP_ENDPOINT set to a scripted server on 127.0.0.1 (`{url}` in CMD is the same
+    /// URL), and check what it sends.
+    ///
+    /// CMD must start the provider against OFREP_ENDPOINT and keep it running; it is stopped
+    /// at each scenario's end (SIGTERM, then SIGKILL after 2 s, to its whole process group).
+    /// --list, --list-steps, --show-scenario and --print-builtin show the provider suite.
+    #[arg(
+        long,
+        value_name = "CMD",
+        conflicts_with_all = ["url", "embedded", "trigger_url", "trigger_cmd", "auth_required"],
+        help_heading = "Provider conformance"
+    )]
+    pub provider: Option<String>,
+
+    /// How long the provider has to make its first bulk request (and open its stream).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10s",
+        value_parser = parse_duration,
+        help_heading = "Provider conformance"
+    )]
+    pub provider_timeout: Duration,
 
     /// The largest response body to read, e.g. `64MiB`.
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]

@@ -51,6 +51,13 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
+    /// The provider under test (`conform --provider CMD`) could not be started, exited at once,
+    /// or sent nothing.
+    #[error("{message}")]
+    Provider {
+        message: String,
+        hint: Option<String>,
+    },
     /// Something `ofrep` runs itself failed: the async runtime, a task that ended unexpectedly.
     #[error("{message}")]
     Internal {
@@ -85,6 +92,7 @@ constructors! {
     scenario => Scenario,
     trigger => Trigger,
     server => Server,
+    provider => Provider,
     internal => Internal,
 }
 
@@ -98,6 +106,7 @@ impl Error {
             | Self::Scenario { hint, .. }
             | Self::Trigger { hint, .. }
             | Self::Server { hint, .. }
+            | Self::Provider { hint, .. }
             | Self::Internal { hint, .. } => Some(hint),
             Self::Output(_) => None,
         }
@@ -120,6 +129,7 @@ impl Error {
             | Self::Scenario { hint, .. }
             | Self::Trigger { hint, .. }
             | Self::Server { hint, .. }
+            | Self::Provider { hint, .. }
             | Self::Internal { hint, .. } => hint.as_deref(),
             Self::Output(_) => None,
         }
@@ -141,6 +151,7 @@ impl Error {
             | Self::Scenario { .. }
             | Self::Trigger { .. }
             | Self::Server { .. }
+            | Self::Provider { .. }
             | Self::Internal { .. }
             | Self::Output(_) => exit::ERROR,
         }

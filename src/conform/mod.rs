@@ -3,7 +3,9 @@
 
 pub mod model;
 pub(crate) mod probe;
+pub mod provider;
 pub mod runner;
 pub mod scenario;
 pub mod steps;
+pub mod suite;
 pub mod world;

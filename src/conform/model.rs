@@ -50,6 +50,8 @@ pub enum ErrorCause {
     Transport,
     /// The configured trigger (`--trigger-url`, `--trigger-cmd`) failed.
     Trigger,
+    /// The provider under test (`--provider CMD`) could not be started, exited, or sent nothing.
+    Provider,
 }
 
 /// One scenario's result.

@@ -28,14 +28,14 @@ pub struct RunOptions {
 }
 
 /// Whether a scenario's tags satisfy the expression (`not @slow` when none was given).
-pub fn selected(expression: Option<&TagOperation>, scenario: &Scenario) -> bool {
+pub fn selected<A>(expression: Option<&TagOperation>, scenario: &Scenario<A>) -> bool {
     match expression {
         None => !scenario.has_tag("slow"),
         Some(op) => eval(op, scenario),
     }
 }
 
-fn eval(op: &TagOperation, scenario: &Scenario) -> bool {
+fn eval<A>(op: &TagOperation, scenario: &Scenario<A>) -> bool {
     match op {
         TagOperation::And(a, b) => eval(a, scenario) && eval(b, scenario),
         TagOperation::Or(a, b) => eval(a, scenario) || eval(b, scenario),
@@ -54,10 +54,10 @@ pub fn parse_tags(text: &str) -> Result<TagOperation, Error> {
 
 /// The error for a selection that matched no scenario: it names the expression and, for each
 /// tag in it that no scenario carries, the closest tag that one does (`@shuold` → `@should`).
-pub fn nothing_selected(
+pub fn nothing_selected<A>(
     text: Option<&str>,
     expression: Option<&TagOperation>,
-    scenarios: &[Scenario],
+    scenarios: &[Scenario<A>],
 ) -> Error {
     let Some(op) = expression else {
         return Error::usage(format!(
@@ -117,7 +117,7 @@ fn tags_in<'a>(op: &'a TagOperation, out: &mut Vec<&'a str>) {
 pub enum RunEvent<'a> {
     Started {
         index: usize,
-        scenario: &'a Scenario,
+        id: &'a str,
     },
     /// `transcript` is every exchange and observation the scenario made, also when it passed
     /// (for `-v`); the result itself keeps evidence only for what did not pass.
@@ -128,6 +128,24 @@ pub enum RunEvent<'a> {
     },
 }
 
+/// Tells `on_event` that a scenario finished, with all its evidence; the result keeps the
+/// evidence only when it did not pass.
+pub(crate) fn finished(
+    on_event: &(dyn Fn(RunEvent<'_>) + Sync),
+    index: usize,
+    mut result: ScenarioResult,
+) -> ScenarioResult {
+    on_event(RunEvent::Finished {
+        index,
+        result: &result,
+        transcript: &result.evidence,
+    });
+    if result.status == Status::Pass {
+        result.evidence = Vec::new();
+    }
+    result
+}
+
 /// Runs the selected scenarios; `on_event` sees each start and each result as it is graded.
 /// Fails only when the server cannot be reached at all.
 pub async fn run(
@@ -136,20 +154,13 @@ pub async fn run(
     options: &RunOptions,
     on_event: &(dyn Fn(RunEvent<'_>) + Sync),
 ) -> Result<Vec<ScenarioResult>, Error> {
-    // A scenario's evidence is kept in the result only when it did not pass.
-    let finished = |index: usize, mut result: ScenarioResult| {
-        on_event(RunEvent::Finished {
-            index,
-            result: &result,
-            transcript: &result.evidence,
-        });
-        if result.status == Status::Pass {
-            result.evidence = Vec::new();
-        }
-        (index, result)
-    };
+    let finished =
+        |index: usize, result: ScenarioResult| (index, finished(on_event, index, result));
     let started = |index: usize, scenario: &Scenario| {
-        on_event(RunEvent::Started { index, scenario });
+        on_event(RunEvent::Started {
+            index,
+            id: &scenario.id,
+        });
     };
     let first = probe::first_request(env, options.auth_required).await?;
     let advertises_streams = first.advertises_streams;
@@ -226,7 +237,7 @@ fn capability_gap(
     None
 }
 
-fn skipped(scenario: &Scenario, reason: String) -> ScenarioResult {
+pub(crate) fn skipped<A>(scenario: &Scenario<A>, reason: String) -> ScenarioResult {
     result(
         scenario,
         Status::Skip,
@@ -237,8 +248,8 @@ fn skipped(scenario: &Scenario, reason: String) -> ScenarioResult {
     )
 }
 
-fn result(
-    scenario: &Scenario,
+fn result<A>(
+    scenario: &Scenario<A>,
     status: Status,
     message: String,
     expected_actual: Option<(String, String)>,
@@ -276,11 +287,36 @@ fn not_held(level: Level) -> Status {
     }
 }
 
+/// What carries out a scenario's steps: the server suite's [`World`], or the provider suite's.
+pub(crate) trait Steps {
+    type Action;
+    async fn run(&mut self, action: &Self::Action) -> Outcome;
+    /// The scenario's evidence so far, taken out.
+    fn take_evidence(&mut self) -> Vec<String>;
+}
+
+impl Steps for World<'_> {
+    type Action = super::steps::Action;
+    async fn run(&mut self, action: &Self::Action) -> Outcome {
+        World::run(self, action).await
+    }
+    fn take_evidence(&mut self) -> Vec<String> {
+        self.evidence.take()
+    }
+}
+
+/// Runs one scenario of the server suite against the server.
+pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
+    run_steps(&mut World::new(env), scenario).await
+}
+
 /// Runs one scenario's steps in order; the first step that does not pass decides. The result
 /// carries all the scenario's evidence, a pass's too ([`run`] keeps only what did not pass).
-pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
+pub(crate) async fn run_steps<W: Steps>(
+    world: &mut W,
+    scenario: &Scenario<W::Action>,
+) -> ScenarioResult {
     let started = Instant::now();
-    let mut world = World::new(env);
     // A scenario in which no `Then` step had anything to look at proved nothing: a skip.
     let (mut checked, mut nothing_to_check) = (false, None);
     for step in &scenario.steps {
@@ -319,7 +355,7 @@ pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
                 (status, message, Some((expected, actual)))
             }
         };
-        let evidence = world.evidence.take();
+        let evidence = world.take_evidence();
         return ScenarioResult {
             cause,
             ..result(
@@ -344,7 +380,7 @@ pub async fn run_one(env: &RunEnv, scenario: &Scenario) -> ScenarioResult {
             status,
             message,
             None,
-            world.evidence.take(),
+            world.take_evidence(),
             started.elapsed(),
         )
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use gherkin::{GherkinEnv, StepType};
 
-use super::steps::{self, Action};
+use super::steps::{self, Action, StepDef};
 use crate::error::Error;
 use crate::protocol::checklist;
 use crate::protocol::finding::Level;
@@ -21,18 +21,20 @@ pub struct Source {
     pub builtin: bool,
 }
 
-/// The built-in suite: `scenarios/*.feature`, compiled in.
+/// Scenario files under `scenarios/`, compiled in, named `builtin/…`.
+macro_rules! embedded {
+    ($dir:literal: $($file:literal),* $(,)?) => {
+        vec![$(Source {
+            name: concat!("builtin/", $dir, $file).to_owned(),
+            text: include_str!(concat!("../../scenarios/", $dir, $file)).to_owned(),
+            builtin: true,
+        }),*]
+    };
+}
+
+/// The built-in suite: `scenarios/*.feature`.
 pub fn builtin() -> Vec<Source> {
-    macro_rules! builtin {
-        ($($file:literal),* $(,)?) => {
-            vec![$(Source {
-                name: concat!("builtin/", $file).to_owned(),
-                text: include_str!(concat!("../../scenarios/", $file)).to_owned(),
-                builtin: true,
-            }),*]
-        };
-    }
-    builtin![
+    embedded!["":
         "transport.feature",
         "single.feature",
         "bulk.feature",
@@ -41,6 +43,17 @@ pub fn builtin() -> Vec<Source> {
         "sse.feature",
         "changes.feature",
         "cors.feature"
+    ]
+}
+
+/// The built-in provider suite (`conform --provider`): `scenarios/provider/*.feature`.
+pub fn builtin_provider() -> Vec<Source> {
+    embedded!["provider/":
+        "bulk.feature",
+        "streams.feature",
+        "events.feature",
+        "reconnect.feature",
+        "errors.feature"
     ]
 }
 
@@ -94,13 +107,15 @@ fn display(path: &Path) -> String {
 }
 
 #[derive(Debug, Clone)]
-pub struct Feature {
+pub struct Feature<A = Action> {
     pub name: String,
-    pub scenarios: Vec<Scenario>,
+    pub scenarios: Vec<Scenario<A>>,
 }
 
+/// One scenario, its steps resolved into actions of a vocabulary: the server suite's
+/// [`Action`], or the provider suite's.
 #[derive(Debug, Clone)]
-pub struct Scenario {
+pub struct Scenario<A = Action> {
     pub feature: String,
     pub name: String,
     /// The checklist id from the `@id:` tag.
@@ -108,12 +123,12 @@ pub struct Scenario {
     pub level: Level,
     /// Tags without `@`, the feature's included.
     pub tags: Vec<String>,
-    pub steps: Vec<Step>,
+    pub steps: Vec<Step<A>>,
     /// `file:line`.
     pub location: String,
 }
 
-impl Scenario {
+impl<A> Scenario<A> {
     pub fn has_tag(&self, tag: &str) -> bool {
         self.tags.iter().any(|t| t == tag)
     }
@@ -129,18 +144,26 @@ pub enum StepKind {
 }
 
 #[derive(Debug, Clone)]
-pub struct Step {
+pub struct Step<A = Action> {
     pub kind: StepKind,
     /// The keyword and text as written, for reports.
     pub text: String,
-    pub action: Action,
+    pub action: A,
     pub line: usize,
     /// `file:line`, for the message when the step does not hold.
     pub location: String,
 }
 
-/// Parses and resolves one file.
+/// Parses and resolves one file of the server suite.
 pub fn parse(source: &Source) -> Result<Feature, Error> {
+    parse_with(source, steps::VOCABULARY)
+}
+
+/// Parses one file and resolves its steps against `vocabulary`.
+pub fn parse_with<A>(
+    source: &Source,
+    vocabulary: &'static [StepDef<A>],
+) -> Result<Feature<A>, Error> {
     let feature = gherkin::Feature::parse(&source.text, GherkinEnv::default()).map_err(|e| {
         // The error's position is private; its text is "Error at LINE:COL: {expected tokens}".
         let text = e.to_string();
@@ -172,6 +195,7 @@ pub fn parse(source: &Source) -> Result<Feature, Error> {
                 &feature_tags,
                 &background,
                 &expanded,
+                vocabulary,
             )?);
         }
     }
@@ -284,13 +308,14 @@ fn derived_id(file: &str, scenario: &str) -> String {
     }
 }
 
-fn resolve_scenario(
+fn resolve_scenario<A>(
     source: &Source,
     feature: &str,
     feature_tags: &[String],
     background: &[&gherkin::Step],
     scenario: &gherkin::Scenario,
-) -> Result<Scenario, Error> {
+    vocabulary: &'static [StepDef<A>],
+) -> Result<Scenario<A>, Error> {
     let line = scenario.position.line;
     let at = |line: usize| format!("{}:{line}", source.name);
     let mut tags: Vec<String> = feature_tags.to_vec();
@@ -325,10 +350,11 @@ fn resolve_scenario(
             StepType::When => StepKind::When,
             StepType::Then => StepKind::Then,
         };
-        let action = steps::resolve(&step.value, step.docstring.as_deref()).map_err(|why| {
-            Error::file(format!("{}: {why}", at(step.position.line)))
-                .with_hint("`ofrep conform --list-steps` prints every step with an example")
-        })?;
+        let action = steps::resolve_in(vocabulary, &step.value, step.docstring.as_deref())
+            .map_err(|why| {
+                Error::file(format!("{}: {why}", at(step.position.line)))
+                    .with_hint("`ofrep conform --list-steps` prints every step with an example")
+            })?;
         steps.push(Step {
             kind,
             text: format!("{} {}", step.keyword.trim(), step.value),

@@ -94,9 +94,40 @@ pub const NOT_OBSERVABLE: &[(&str, &str)] = &[
     ),
 ];
 
+/// The provider rules (`conform --provider`), in the checklist's order, with their levels.
+pub const CLIENT_CHECKLIST: &[(&str, Level)] = &[
+    ("client-bulk", Level::Must),
+    ("client-inm", Level::Must),
+    ("client-connect", Level::Should),
+    ("client-ignore-unknown-stream", Level::Must),
+    ("client-url-as-is", Level::Should),
+    ("client-endpoint-url", Level::Should),
+    ("client-refetch-on-event", Level::Must),
+    ("client-refetch-params", Level::Should),
+    ("client-params-only-on-event", Level::Should),
+    ("client-ignore-unknown-event", Level::Must),
+    ("client-refetch-on-reconnect", Level::Must),
+    ("client-last-event-id", Level::Should),
+    ("client-backoff", Level::Should),
+    ("client-fallback", Level::Must),
+    ("client-coalesce", Level::Should),
+    ("client-auth-fatal", Level::Should),
+    ("client-retry-after", Level::Should),
+    ("client-sse-accept", Level::Info),
+    ("client-unconditional-after-inactivity", Level::Info),
+];
+
+/// Provider rules no built-in provider scenario checks, and why.
+pub const CLIENT_NOT_OBSERVABLE: &[(&str, &str)] = &[(
+    "client-unconditional-after-inactivity",
+    "only a provider that closes its stream when idle (a hidden browser tab) can show it, and nothing on the server side can make it idle",
+)];
+
+/// The level of a server or provider rule.
 pub fn level_of(id: &str) -> Option<Level> {
     CHECKLIST
         .iter()
+        .chain(CLIENT_CHECKLIST)
         .find(|(known, _)| *known == id)
         .map(|(_, level)| *level)
 }
@@ -151,17 +182,39 @@ mod tests {
         for (id, _) in NOT_OBSERVABLE {
             assert!(level_of(id).is_some(), "`{id}` is not in CHECKLIST");
         }
+        for (id, _) in CLIENT_NOT_OBSERVABLE {
+            assert!(
+                CLIENT_CHECKLIST.iter().any(|(known, _)| known == id),
+                "`{id}`"
+            );
+        }
+        for (id, _) in CLIENT_CHECKLIST {
+            assert!(
+                !CHECKLIST.iter().any(|(known, _)| known == id),
+                "`{id}` twice"
+            );
+        }
     }
+
+    const PROVIDER_SECTION: &str = "## What a static-context provider";
 
     /// The server rules of `shared/ofrep-checklist.md` (every table before the provider
     /// section): `(id, level)` per row.
     fn shared_server_rules(text: &str) -> Vec<(String, Level)> {
-        let server = text
-            .split("## What a static-context provider")
-            .next()
-            .unwrap_or(text);
-        server
-            .lines()
+        let server = text.split(PROVIDER_SECTION).next().unwrap_or(text);
+        rules(server)
+    }
+
+    /// The provider rules: the first table of the provider section.
+    fn shared_client_rules(text: &str) -> Vec<(String, Level)> {
+        let section = text.split(PROVIDER_SECTION).nth(1).unwrap_or_default();
+        let table = section.split("\n## ").next().unwrap_or_default();
+        rules(table)
+    }
+
+    /// `(id, level)` of every table row in `text`.
+    fn rules(text: &str) -> Vec<(String, Level)> {
+        text.lines()
             .filter_map(|line| {
                 let cells: Vec<&str> = line.split('|').map(str::trim).collect();
                 let (id, level) = (*cells.get(1)?, *cells.get(2)?);
@@ -198,5 +251,11 @@ mod tests {
                 "`{id}` is not in the shared checklist"
             );
         }
+        let client = shared_client_rules(&text);
+        let ours: Vec<(String, Level)> = CLIENT_CHECKLIST
+            .iter()
+            .map(|(id, level)| ((*id).to_owned(), *level))
+            .collect();
+        assert_eq!(client, ours, "the provider rules of {path}");
     }
 }

@@ -405,7 +405,8 @@ impl<'a> Coordinator<'a> {
     /// `Retry-After` when the server gave a longer one (`Retry-After: 0` is no reason to hammer
     /// it). A newer trigger that arrives meanwhile merges into it.
     fn retry_later(&mut self, pending: Pending, delay: Option<Duration>, reason: String) {
-        let ours = stream::backoff(stream::DEFAULT_RETRY, self.failures, fastrand::f64());
+        // A failed request first waits half a second (plus jitter), then backs off.
+        let ours = stream::backoff(stream::MIN_RETRY, self.failures, fastrand::f64());
         let delay = delay.unwrap_or_default().max(ours);
         self.failures = self.failures.saturating_add(1);
         self.not_before = Some(Instant::now() + delay);

@@ -246,7 +246,8 @@ fn fatal_auth(status: u16) -> Error {
 /// How long to wait after a failed request: exponential backoff, or `Retry-After` when it is
 /// longer (`Retry-After: 0` must not turn into a loop of requests).
 fn wait_for(exchange: &RawExchange, failures: u32) -> Duration {
-    let ours = stream::backoff(stream::DEFAULT_RETRY, failures, fastrand::f64());
+    // A failed request first waits half a second (plus jitter), then backs off.
+    let ours = stream::backoff(stream::MIN_RETRY, failures, fastrand::f64());
     retry_after(exchange.header("retry-after"))
         .unwrap_or_default()
         .max(ours)

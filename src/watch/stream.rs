@@ -22,10 +22,9 @@ use crate::sse::tally::{Tally, Verdict};
 /// The first reconnection delay when the server sent no `retry:`.
 pub const DEFAULT_RETRY: Duration = Duration::from_secs(1);
 /// The shortest reconnection time: a `retry:` below it (`retry: 0`) counts as this much, so a
-/// stream that closes at once cannot make `watch` reconnect more than a few times a second
-/// (jitter takes off at most half: attempts are at least 250 ms apart, then back off).
+/// stream that closes at once cannot make `watch` reconnect more than twice a second.
 pub const MIN_RETRY: Duration = Duration::from_millis(500);
-/// The longest wait between two attempts.
+/// The longest wait between two attempts, before jitter (which adds up to half).
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A connection that lasted this long resets the backoff.
 pub const HEALTHY_AFTER: Duration = Duration::from_secs(10);
@@ -225,15 +224,15 @@ fn refusal_text(refusal: &connection::Refusal) -> String {
 }
 
 /// The wait before attempt `attempt + 1`: `retry · 2^attempt` (`retry` at least [`MIN_RETRY`]),
-/// capped, then scaled by a jitter factor in [0.5, 1.0] so that many clients dropped together do
-/// not return together.
+/// capped, then scaled by a jitter factor in [1.0, 1.5] so that many clients dropped together do
+/// not return together. Jitter only ever adds: `retry:` is the server's minimum (client-backoff;
+/// `watch` once came back 0.37 s after `retry: 600`).
 pub fn backoff(retry: Duration, attempt: u32, jitter: f64) -> Duration {
-    let exponential = retry
-        .max(MIN_RETRY)
-        .saturating_mul(2u32.saturating_pow(attempt.min(16)));
+    let floor = retry.max(MIN_RETRY);
+    let exponential = floor.saturating_mul(2u32.saturating_pow(attempt.min(16)));
     exponential
-        .min(MAX_BACKOFF)
-        .mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+        .min(MAX_BACKOFF.max(floor))
+        .mul_f64(1.0 + 0.5 * jitter.clamp(0.0, 1.0))
 }
 
 #[cfg(test)]
@@ -243,31 +242,36 @@ mod tests {
     #[test]
     fn backoff_doubles_from_the_retry_value_up_to_the_cap() {
         let retry = Duration::from_millis(500);
-        assert_eq!(backoff(retry, 0, 1.0), Duration::from_millis(500));
-        assert_eq!(backoff(retry, 1, 1.0), Duration::from_secs(1));
-        assert_eq!(backoff(retry, 3, 1.0), Duration::from_secs(4));
-        assert_eq!(backoff(retry, 30, 1.0), MAX_BACKOFF);
+        assert_eq!(backoff(retry, 0, 0.0), Duration::from_millis(500));
+        assert_eq!(backoff(retry, 1, 0.0), Duration::from_secs(1));
+        assert_eq!(backoff(retry, 3, 0.0), Duration::from_secs(4));
+        assert_eq!(backoff(retry, 30, 0.0), MAX_BACKOFF);
+        // A server that asks for more than the cap is obeyed.
+        let long = Duration::from_secs(60);
+        assert_eq!(backoff(long, 3, 0.0), long);
     }
 
     #[test]
     fn a_zero_retry_still_waits_and_backs_off() {
-        assert_eq!(backoff(Duration::ZERO, 0, 0.0), Duration::from_millis(250));
-        assert_eq!(backoff(Duration::ZERO, 0, 1.0), MIN_RETRY);
+        assert_eq!(backoff(Duration::ZERO, 0, 0.0), MIN_RETRY);
+        assert_eq!(backoff(Duration::ZERO, 0, 1.0), Duration::from_millis(750));
         assert_eq!(
-            backoff(Duration::from_millis(1), 2, 1.0),
+            backoff(Duration::from_millis(1), 2, 0.0),
             Duration::from_secs(2)
         );
     }
 
     #[test]
-    fn jitter_takes_off_at_most_half() {
-        let retry = Duration::from_secs(2);
-        assert_eq!(backoff(retry, 0, 0.0), Duration::from_secs(1));
-        assert_eq!(backoff(retry, 0, 0.5), Duration::from_millis(1500));
+    fn jitter_adds_at_most_half_and_never_comes_back_before_retry() {
+        let retry = Duration::from_millis(600);
+        for jitter in [0.0, 0.25, 0.5, 0.99, 1.0, -3.0, 7.0] {
+            let wait = backoff(retry, 0, jitter);
+            assert!(wait >= retry, "{jitter}: {wait:?}");
+            assert!(wait <= retry.mul_f64(1.5), "{jitter}: {wait:?}");
+        }
         assert_eq!(
-            backoff(retry, 0, 7.0),
-            Duration::from_secs(2),
-            "jitter is clamped"
+            backoff(Duration::from_secs(2), 0, 0.5),
+            Duration::from_millis(2500)
         );
     }
 }

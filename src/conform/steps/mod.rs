@@ -75,10 +75,50 @@ pub enum Action {
 
 /// One captured placeholder.
 #[derive(Debug, Clone, PartialEq)]
-enum Arg {
+pub(crate) enum Arg {
     Text(String),
     Int(u64),
 }
+
+/// The `i`th placeholder as text (an int as its digits).
+pub(crate) fn text(args: &[Arg], i: usize) -> String {
+    match args.get(i) {
+        Some(Arg::Text(t)) => t.clone(),
+        Some(Arg::Int(n)) => n.to_string(),
+        None => String::new(),
+    }
+}
+
+/// The `i`th placeholder as a number (0 when it is not one).
+pub(crate) fn int(args: &[Arg], i: usize) -> u64 {
+    match args.get(i) {
+        Some(Arg::Int(n)) => *n,
+        _ => 0,
+    }
+}
+
+/// The `i`th placeholder as an HTTP status.
+pub(crate) fn status(args: &[Arg], i: usize) -> Result<u16, ResolveError> {
+    u16::try_from(int(args, i))
+        .ok()
+        .filter(|s| (100..=599).contains(s))
+        .ok_or_else(|| ResolveError::NotAnHttpStatus(int(args, i)))
+}
+
+/// One vocabulary entry: group, pattern, example, help, and how it builds its action.
+macro_rules! step {
+    ($group:literal, $pattern:literal, $example:literal, $help:literal, $build:expr) => {
+        $crate::conform::steps::StepDef {
+            group: $group,
+            pattern: $pattern,
+            example: $example,
+            help: $help,
+            build: $build,
+        }
+    };
+}
+
+pub(crate) use step;
 
 /// Why a step's text does not resolve to an [`Action`]. The loader puts `file:line: ` in front.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,37 +136,46 @@ pub enum ResolveError {
     NotACheckId(String),
 }
 
-type Build = fn(&[Arg], Option<&str>) -> Result<Action, ResolveError>;
+pub(crate) type Build<A> = fn(&[Arg], Option<&str>) -> Result<A, ResolveError>;
 
-/// One sentence of the vocabulary.
-pub struct StepDef {
+/// One sentence of a vocabulary: the server suite's ([`VOCABULARY`], building an [`Action`]) or
+/// the provider suite's (`conform::provider::steps`).
+pub struct StepDef<A = Action> {
     pub group: &'static str,
     pub pattern: &'static str,
     pub example: &'static str,
     pub help: &'static str,
-    build: Build,
+    pub(crate) build: Build<A>,
 }
 
-/// Matches one step's text (without its keyword) against the vocabulary.
+/// Matches one step's text (without its keyword) against the server vocabulary.
 pub fn resolve(text: &str, docstring: Option<&str>) -> Result<Action, ResolveError> {
+    resolve_in(VOCABULARY, text, docstring)
+}
+
+/// Matches one step's text (without its keyword) against `vocabulary`.
+pub fn resolve_in<A>(
+    vocabulary: &'static [StepDef<A>],
+    text: &str,
+    docstring: Option<&str>,
+) -> Result<A, ResolveError> {
     let text = text.trim();
-    for def in VOCABULARY {
+    for def in vocabulary {
         if let Some(args) = match_pattern(def.pattern, text) {
             return (def.build)(&args, docstring);
         }
     }
     Err(ResolveError::UnknownStep {
         text: text.to_owned(),
-        closest: closest(text).pattern,
+        closest: closest(vocabulary, text).map_or("", |def| def.pattern),
     })
 }
 
-/// The vocabulary entry whose pattern is nearest to `text` (Levenshtein over characters).
-pub fn closest(text: &str) -> &'static StepDef {
-    VOCABULARY
+/// The entry of `vocabulary` whose pattern is nearest to `text` (Levenshtein over characters).
+pub fn closest<A>(vocabulary: &'static [StepDef<A>], text: &str) -> Option<&'static StepDef<A>> {
+    vocabulary
         .iter()
         .min_by_key(|def| levenshtein(&strip_placeholders(def.pattern), &strip_placeholders(text)))
-        .unwrap_or(&VOCABULARY[0])
 }
 
 /// Placeholder values make distances meaningless; compare the words around them.
@@ -169,7 +218,7 @@ pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
 }
 
 /// Matches `text` against `pattern`, returning the placeholder values, or `None`.
-fn match_pattern(pattern: &str, text: &str) -> Option<Vec<Arg>> {
+pub(crate) fn match_pattern(pattern: &str, text: &str) -> Option<Vec<Arg>> {
     let mut args = Vec::new();
     let mut rest = text;
     let mut pattern = pattern;

@@ -1,48 +1,14 @@
 //! The table of every step sentence: its group, pattern, example and help (what `--list-steps`
 //! prints and the README documents), and how each builds its [`Action`].
 
-use super::{Action, Arg, ResolveError, StepDef};
+use super::{Action, ResolveError, StepDef, int, status, step, text};
 use crate::protocol::checklist;
-
-fn text(args: &[Arg], i: usize) -> String {
-    match args.get(i) {
-        Some(Arg::Text(t)) => t.clone(),
-        Some(Arg::Int(n)) => n.to_string(),
-        None => String::new(),
-    }
-}
-
-fn int(args: &[Arg], i: usize) -> u64 {
-    match args.get(i) {
-        Some(Arg::Int(n)) => *n,
-        _ => 0,
-    }
-}
-
-fn status(args: &[Arg], i: usize) -> Result<u16, ResolveError> {
-    u16::try_from(int(args, i))
-        .ok()
-        .filter(|s| (100..=599).contains(s))
-        .ok_or_else(|| ResolveError::NotAnHttpStatus(int(args, i)))
-}
 
 fn known_check(id: String) -> Result<String, ResolveError> {
     match checklist::level_of(&id) {
         Some(_) => Ok(id),
         None => Err(ResolveError::NotACheckId(id)),
     }
-}
-
-macro_rules! step {
-    ($group:literal, $pattern:literal, $example:literal, $help:literal, $build:expr) => {
-        StepDef {
-            group: $group,
-            pattern: $pattern,
-            example: $example,
-            help: $help,
-            build: $build,
-        }
-    };
 }
 
 /// The whole vocabulary, in the order `--list-steps` prints it.

@@ -43,6 +43,10 @@ pub enum StepError {
     /// The trigger ran and failed.
     #[error(transparent)]
     Trigger(#[from] TriggerError),
+    /// The provider under test could not be started, exited, or sent nothing
+    /// (`conform --provider`).
+    #[error(transparent)]
+    Provider(#[from] crate::conform::provider::ProviderError),
     /// Replaying a 304's request over a raw TCP connection, to see its body on the wire, failed.
     #[error("replaying the request over TCP failed: {0}")]
     Replay(String),
@@ -60,6 +64,7 @@ impl StepError {
             | Self::NoTrigger => ErrorCause::Scenario,
             Self::Transport(_) | Self::Replay(_) | Self::Slow { .. } => ErrorCause::Transport,
             Self::Trigger(_) => ErrorCause::Trigger,
+            Self::Provider(error) => error.cause(),
         }
     }
 }

@@ -5,14 +5,19 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use crate::conform::scenario::Scenario;
-use crate::conform::steps::VOCABULARY;
-use crate::protocol::checklist::{CHECKLIST, NOT_OBSERVABLE};
+use crate::conform::steps::StepDef;
+use crate::conform::suite::Checklist;
 use crate::report::pad;
 
 /// The scenarios by feature with their tags and where each is written, then the checklist
 /// coverage: for the whole suite with what is not covered and why, for a selection (`--tags`)
 /// only its count.
-pub fn scenarios(out: &mut dyn Write, scenarios: &[&Scenario], whole: bool) -> io::Result<()> {
+pub fn scenarios<A>(
+    out: &mut dyn Write,
+    scenarios: &[&Scenario<A>],
+    whole: bool,
+    checklist: Checklist,
+) -> io::Result<()> {
     let width = scenarios.iter().map(|s| s.id.len()).max().unwrap_or(0);
     let mut feature = "";
     for scenario in scenarios {
@@ -35,12 +40,12 @@ pub fn scenarios(out: &mut dyn Write, scenarios: &[&Scenario], whole: bool) -> i
             scenario.location
         )?;
     }
-    let uncovered = uncovered(scenarios);
+    let uncovered = uncovered(scenarios, checklist);
     writeln!(
         out,
         "\nchecklist coverage: {} of {} ids",
-        CHECKLIST.len() - uncovered.len(),
-        CHECKLIST.len()
+        checklist.ids.len() - uncovered.len(),
+        checklist.ids.len()
     )?;
     if whole {
         for (id, why) in uncovered {
@@ -51,13 +56,18 @@ pub fn scenarios(out: &mut dyn Write, scenarios: &[&Scenario], whole: bool) -> i
 }
 
 /// The checklist ids no scenario proves, each with why.
-fn uncovered(scenarios: &[&Scenario]) -> Vec<(&'static str, &'static str)> {
-    CHECKLIST
+fn uncovered<A>(
+    scenarios: &[&Scenario<A>],
+    checklist: Checklist,
+) -> Vec<(&'static str, &'static str)> {
+    checklist
+        .ids
         .iter()
         .map(|(id, _)| *id)
         .filter(|id| !scenarios.iter().any(|s| s.id == *id))
         .map(|id| {
-            let why = NOT_OBSERVABLE
+            let why = checklist
+                .not_observable
                 .iter()
                 .find(|(known, _)| *known == id)
                 .map_or("no scenario", |(_, why)| *why);
@@ -68,8 +78,8 @@ fn uncovered(scenarios: &[&Scenario]) -> Vec<(&'static str, &'static str)> {
 
 /// `--list -o json`: `{"scenarios": [{id, feature, scenario, level, tags, location}],
 /// "coverage": {covered, total, uncovered: [{id, why}]}}`, tags without `@`.
-pub fn scenarios_json(scenarios: &[&Scenario]) -> Value {
-    let uncovered = uncovered(scenarios);
+pub fn scenarios_json<A>(scenarios: &[&Scenario<A>], checklist: Checklist) -> Value {
+    let uncovered = uncovered(scenarios, checklist);
     json!({
         "scenarios": scenarios.iter().map(|s| json!({
             "id": s.id,
@@ -80,17 +90,17 @@ pub fn scenarios_json(scenarios: &[&Scenario]) -> Value {
             "location": s.location,
         })).collect::<Vec<_>>(),
         "coverage": {
-            "covered": CHECKLIST.len() - uncovered.len(),
-            "total": CHECKLIST.len(),
+            "covered": checklist.ids.len() - uncovered.len(),
+            "total": checklist.ids.len(),
             "uncovered": uncovered.iter().map(|(id, why)| json!({"id": id, "why": why})).collect::<Vec<_>>(),
         },
     })
 }
 
 /// `--list-steps -o json`: `{"steps": [{group, pattern, help, example}]}`.
-pub fn steps_json() -> Value {
+pub fn steps_json<A>(vocabulary: &[StepDef<A>]) -> Value {
     json!({
-        "steps": VOCABULARY.iter().map(|d| json!({
+        "steps": vocabulary.iter().map(|d| json!({
             "group": d.group,
             "pattern": d.pattern,
             "help": d.help,
@@ -100,7 +110,7 @@ pub fn steps_json() -> Value {
 }
 
 /// The step vocabulary, by group, with an example each.
-pub fn steps(out: &mut dyn Write) -> io::Result<()> {
+pub fn steps<A>(out: &mut dyn Write, vocabulary: &[StepDef<A>]) -> io::Result<()> {
     writeln!(
         out,
         "Steps (Given sets up and skips the scenario when it does not hold; When acts; Then asserts)."
@@ -110,7 +120,7 @@ pub fn steps(out: &mut dyn Write) -> io::Result<()> {
         "{{name}} inside a string is replaced by the value remembered as name."
     )?;
     let mut group = "";
-    for def in VOCABULARY {
+    for def in vocabulary {
         if def.group != group {
             group = def.group;
             writeln!(out, "\n{group}")?;

@@ -41,9 +41,9 @@ struct State {
 }
 
 impl<'a> Live<'a> {
-    pub(super) fn new(
+    pub(super) fn new<A>(
         ui: &'a Ui,
-        selected: &[&Scenario],
+        selected: &[&Scenario<A>],
         target: String,
         grading: Grading,
     ) -> Self {
@@ -96,7 +96,7 @@ impl<'a> Live<'a> {
     /// it was the feature's last.
     pub fn event(&self, event: RunEvent<'_>) {
         match event {
-            RunEvent::Started { scenario, .. } => self.progress.started(&scenario.id),
+            RunEvent::Started { id, .. } => self.progress.started(id),
             RunEvent::Finished {
                 index,
                 result,

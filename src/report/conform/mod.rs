@@ -25,6 +25,8 @@ use super::{Ui, pad};
 use crate::cli::OutputFormat;
 use crate::conform::model::{ConformReport, Grading, ScenarioResult};
 use crate::conform::scenario::{Scenario, Source};
+use crate::conform::steps::StepDef;
+use crate::conform::suite::Checklist;
 use crate::error::Error;
 pub use human::{Layout, human};
 pub use junit::junit;
@@ -44,12 +46,17 @@ impl<'a> Reporter<'a> {
     /// `--list`: the (selected) scenarios by feature with their tags and locations, then what
     /// the checklist has that none of them covers; as one JSON document with `-o json`.
     /// `whole` is false for a selection (`--tags`).
-    pub fn list(&self, scenarios: &[&Scenario], whole: bool) -> Result<(), Error> {
+    pub fn list<A>(
+        &self,
+        scenarios: &[&Scenario<A>],
+        whole: bool,
+        checklist: Checklist,
+    ) -> Result<(), Error> {
         let mut out = io::stdout().lock();
         match self.ui.format {
-            OutputFormat::Human => list::scenarios(&mut out, scenarios, whole)?,
+            OutputFormat::Human => list::scenarios(&mut out, scenarios, whole, checklist)?,
             OutputFormat::Json => {
-                serde_json::to_writer_pretty(&mut out, &list::scenarios_json(scenarios))
+                serde_json::to_writer_pretty(&mut out, &list::scenarios_json(scenarios, checklist))
                     .map_err(io::Error::from)?;
                 writeln!(out)?;
             }
@@ -59,12 +66,12 @@ impl<'a> Reporter<'a> {
     }
 
     /// `--list-steps`: the step vocabulary with an example each; as JSON with `-o json`.
-    pub fn steps(&self) -> Result<(), Error> {
+    pub fn steps<A>(&self, vocabulary: &[StepDef<A>]) -> Result<(), Error> {
         let mut out = io::stdout().lock();
         match self.ui.format {
-            OutputFormat::Human => list::steps(&mut out)?,
+            OutputFormat::Human => list::steps(&mut out, vocabulary)?,
             OutputFormat::Json => {
-                serde_json::to_writer_pretty(&mut out, &list::steps_json())
+                serde_json::to_writer_pretty(&mut out, &list::steps_json(vocabulary))
                     .map_err(io::Error::from)?;
                 writeln!(out)?;
             }
@@ -99,7 +106,7 @@ impl<'a> Reporter<'a> {
 
     /// The reporter of a run over the `selected` scenarios, in the order the runner numbers
     /// them; prints the heading now, and each result as it finishes.
-    pub fn live(&self, selected: &[&Scenario], target: String, grading: Grading) -> Live<'a> {
+    pub fn live<A>(&self, selected: &[&Scenario<A>], target: String, grading: Grading) -> Live<'a> {
         Live::new(self.ui, selected, target, grading)
     }
 }

@@ -6,9 +6,14 @@ use std::time::Instant;
 
 use crate::cli::ConformArgs;
 use crate::commands::Target;
-use crate::conform::model::{ErrorCause, Grading, ScenarioResult, Status};
+use crate::conform::model::{ConformReport, ErrorCause, Grading, ScenarioResult, Status};
 use crate::conform::runner::{self, RunOptions};
 use crate::conform::scenario::{self, Scenario, Source};
+use crate::conform::steps::{StepDef, VOCABULARY};
+use crate::conform::suite::Suite;
+use gherkin::tagexpr::TagOperation;
+
+mod provider;
 use crate::conform::world::{ChangeTrigger, RunEnv};
 use crate::error::Error;
 use crate::exit::Outcome;
@@ -22,43 +27,16 @@ const DEFAULT_TARGETING_KEY: &str = "ofrep-conform";
 
 pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
     let reporter = Reporter::new(ui);
-    if args.list_steps {
-        reporter.steps()?;
-        return Ok(Outcome::Success);
+    if args.provider.is_some() {
+        return provider::run(args, &reporter).await;
     }
-    if let Some(dir) = &args.print_builtin {
-        let written = write_builtin(dir)?;
-        let paths: Vec<&Path> = written.iter().map(PathBuf::as_path).collect();
-        reporter.written(&paths)?;
+    let Some((scenarios, tags)) = catalogue(&args, &reporter, Suite::Server, VOCABULARY)? else {
         return Ok(Outcome::Success);
-    }
-    if let Some(id) = &args.show_scenario {
-        let sources = scenario::builtin();
-        reporter.sources(&holding(&sources, id)?)?;
-        return Ok(Outcome::Success);
-    }
-    let scenarios = load(&args)?;
-    let tags = args.tags.as_deref().map(runner::parse_tags).transpose()?;
+    };
     let selected: Vec<&Scenario> = scenarios
         .iter()
         .filter(|s| runner::selected(tags.as_ref(), s))
         .collect();
-    if args.list {
-        // `--list` without --tags lists everything, @slow included: it is the catalogue.
-        let listed: Vec<&Scenario> = match &tags {
-            Some(_) => selected,
-            None => scenarios.iter().collect(),
-        };
-        reporter.list(&listed, tags.is_none())?;
-        return Ok(Outcome::Success);
-    }
-    if selected.is_empty() {
-        return Err(runner::nothing_selected(
-            args.tags.as_deref(),
-            tags.as_ref(),
-            &scenarios,
-        ));
-    }
 
     let target = Target::open(&args.target, ui, None).await?;
     let (resolved, base) = (&target.resolved, target.base.clone());
@@ -88,7 +66,9 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
     let options = RunOptions {
         tags,
         auth_required: args.auth_required,
-        concurrency: usize::try_from(args.concurrency).unwrap_or(8),
+        concurrency: args
+            .concurrency
+            .map_or(8, |n| usize::try_from(n).unwrap_or(8)),
     };
     let grading = Grading {
         strict: args.strict,
@@ -123,12 +103,17 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
         return Ok(Outcome::Interrupted);
     }
 
-    // An error outranks a failure: "could not check" must not read as "checked and wrong".
+    let trigger = trigger_hint(env.trigger.as_ref(), target_embedded, &ui.redactor);
+    verdict(&report, &trigger)
+}
+
+/// The exit of a finished run. An error outranks a failure: "could not check" must not read as
+/// "checked and wrong".
+pub(super) fn verdict(report: &ConformReport, trigger_hint: &str) -> Result<Outcome, Error> {
     let statuses: Vec<Status> = report.results.iter().map(|r| r.status).collect();
     if let Some(first) = report.results.iter().find(|r| r.status == Status::Error) {
         let count = statuses.iter().filter(|s| **s == Status::Error).count();
-        let trigger = trigger_hint(env.trigger.as_ref(), target_embedded, &ui.redactor);
-        return Err(not_run(count, first, &trigger));
+        return Err(not_run(count, first, trigger_hint));
     }
     Ok(if statuses.contains(&Status::Fail) {
         Outcome::Failure
@@ -137,14 +122,70 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
     })
 }
 
+/// The scenarios loaded, and the `--tags` expression that selects among them.
+pub(super) type Catalogue<A> = (Vec<Scenario<A>>, Option<TagOperation>);
+
+/// What every run does before it reaches a server or a provider: `--list-steps`,
+/// `--print-builtin`, `--show-scenario` and `--list` print and end the run (`None`); otherwise
+/// the scenarios loaded and the `--tags` expression, with at least one scenario selected.
+pub(super) fn catalogue<A>(
+    args: &ConformArgs,
+    reporter: &Reporter<'_>,
+    suite: Suite,
+    vocabulary: &'static [StepDef<A>],
+) -> Result<Option<Catalogue<A>>, Error> {
+    if args.list_steps {
+        reporter.steps(vocabulary)?;
+        return Ok(None);
+    }
+    if let Some(dir) = &args.print_builtin {
+        let written = write_builtin(dir, suite)?;
+        let paths: Vec<&Path> = written.iter().map(PathBuf::as_path).collect();
+        reporter.written(&paths)?;
+        return Ok(None);
+    }
+    if let Some(id) = &args.show_scenario {
+        let sources = suite.builtin();
+        reporter.sources(&holding(&sources, id, vocabulary)?)?;
+        return Ok(None);
+    }
+    let scenarios = load(args, suite, vocabulary)?;
+    let tags = args.tags.as_deref().map(runner::parse_tags).transpose()?;
+    let selected: Vec<&Scenario<A>> = scenarios
+        .iter()
+        .filter(|s| runner::selected(tags.as_ref(), s))
+        .collect();
+    if args.list {
+        // `--list` without --tags lists everything, @slow included: it is the catalogue.
+        let listed: Vec<&Scenario<A>> = match &tags {
+            Some(_) => selected,
+            None => scenarios.iter().collect(),
+        };
+        reporter.list(&listed, tags.is_none(), suite.checklist())?;
+        return Ok(None);
+    }
+    if selected.is_empty() {
+        return Err(runner::nothing_selected(
+            args.tags.as_deref(),
+            tags.as_ref(),
+            &scenarios,
+        ));
+    }
+    Ok(Some((scenarios, tags)))
+}
+
 /// The built-in files `--show-scenario ID` prints: the one with scenario ID, or all for `all`.
-fn holding<'a>(sources: &'a [Source], id: &str) -> Result<Vec<&'a Source>, Error> {
+fn holding<'a, A>(
+    sources: &'a [Source],
+    id: &str,
+    vocabulary: &'static [StepDef<A>],
+) -> Result<Vec<&'a Source>, Error> {
     if id == "all" {
         return Ok(sources.iter().collect());
     }
     let mut found = Vec::new();
     for source in sources {
-        if scenario::parse(source)?
+        if scenario::parse_with(source, vocabulary)?
             .scenarios
             .iter()
             .any(|s| s.id == id)
@@ -161,12 +202,12 @@ fn holding<'a>(sources: &'a [Source], id: &str) -> Result<Vec<&'a Source>, Error
 }
 
 /// Writes every built-in file into `dir` under its own name, refusing to overwrite one.
-fn write_builtin(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+fn write_builtin(dir: &Path, suite: Suite) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::file(format!("cannot create {}: {e}", dir.display())))?;
     let mut written = Vec::new();
-    for source in scenario::builtin() {
-        let name = source.name.trim_start_matches("builtin/");
+    for source in suite.builtin() {
+        let name = source.name.rsplit('/').next().unwrap_or(&source.name);
         let path = dir.join(name);
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -197,16 +238,20 @@ fn trigger_url(text: &str) -> Result<url::Url, Error> {
     Ok(url)
 }
 
-fn load(args: &ConformArgs) -> Result<Vec<Scenario>, Error> {
+fn load<A>(
+    args: &ConformArgs,
+    suite: Suite,
+    vocabulary: &'static [StepDef<A>],
+) -> Result<Vec<Scenario<A>>, Error> {
     let mut sources = if args.no_builtin {
         Vec::new()
     } else {
-        scenario::builtin()
+        suite.builtin()
     };
     sources.extend(scenario::from_paths(&args.scenarios)?);
     let mut scenarios = Vec::new();
     for source in &sources {
-        scenarios.extend(scenario::parse(source)?.scenarios);
+        scenarios.extend(scenario::parse_with(source, vocabulary)?.scenarios);
     }
     Ok(scenarios)
 }
@@ -224,6 +269,7 @@ fn not_run(count: usize, first: &ScenarioResult, trigger_hint: &str) -> Error {
             first.location
         )),
         Some(ErrorCause::Trigger) => Error::trigger(message).with_hint(trigger_hint),
+        Some(ErrorCause::Provider) => Error::provider(message).with_hint(provider::HINT),
         Some(ErrorCause::Transport) | None => Error::network(message).with_hint(
             "the report above has every result; a network error usually means the server went away mid-run",
         ),

@@ -1,0 +1,640 @@
+//! The observation steps: what the provider is seen to send, graded from the server's log.
+//! Where the checklist leaves a number open, the issue that introduced `--provider` fixed it:
+//! "at once" after a reconnect is 1 s, "a couple" of refetches is at most 3, "no retry loop"
+//! after a refusal is at most 2 requests in 3 s, and `retry:` is a minimum with 10% slack.
+
+use std::time::Duration;
+
+use super::server::{
+    ENDPOINT_STREAM_PATH, ENDPOINT_STREAM_QUERY, Route, ScriptedServer, Seen, URL_STREAM_PATH,
+    URL_STREAM_QUERY,
+};
+use super::steps::{Advertised, ProviderAction};
+use super::world::{ProviderWorld, fail};
+use crate::conform::world::Outcome;
+
+/// A reconnect sooner than this share of `retry:` breaks client-backoff.
+const RETRY_SLACK: f64 = 0.9;
+/// Timing slack for "nothing before the Retry-After time" (the server's own clock).
+const RETRY_AFTER_SLACK: Duration = Duration::from_millis(50);
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// `1.234 s`.
+fn at(time: Duration) -> String {
+    format!("{:.3} s", time.as_secs_f64())
+}
+
+fn listed(requests: &[&Seen]) -> String {
+    const SHOWN: usize = 4;
+    let mut parts: Vec<String> = requests
+        .iter()
+        .take(SHOWN)
+        .map(|s| format!("{} at {} → {}", s.target(), at(s.at), s.status))
+        .collect();
+    if requests.len() > SHOWN {
+        parts.push(format!("and {} more", requests.len() - SHOWN));
+    }
+    parts.join("; ")
+}
+
+/// What the provider's stream attempts came to, for a failed wait for a connection.
+pub fn stream_attempts(server: &ScriptedServer) -> String {
+    server.with_log(|log| {
+        let gets: Vec<&Seen> = log
+            .iter()
+            .filter(|s| s.method == "GET" || s.route.is_stream())
+            .collect();
+        if gets.is_empty() {
+            "no stream request at all".to_owned()
+        } else {
+            listed(&gets)
+        }
+    })
+}
+
+pub async fn observe(world: &mut ProviderWorld<'_>, action: &ProviderAction) -> Outcome {
+    use ProviderAction as A;
+    let mark = world.mark;
+    match action {
+        A::BulkWithin {
+            seconds,
+            etag,
+            last_modified,
+        } => {
+            let wanted = |s: &Seen| {
+                s.route == Route::Bulk
+                    && s.at >= mark
+                    && etag
+                        .as_ref()
+                        .is_none_or(|e| s.param("flagConfigEtag").as_ref() == Some(e))
+                    && last_modified
+                        .is_none_or(|lm| s.param("flagConfigLastModified") == Some(lm.to_string()))
+            };
+            let found = world
+                .wait_for(mark + secs(*seconds), |log| {
+                    log.iter().find(|s| wanted(s)).map(|s| s.at)
+                })
+                .await;
+            let expected = match (etag, last_modified) {
+                (None, _) => format!("a bulk request within {seconds} s"),
+                (Some(e), None) => {
+                    format!("a bulk request with flagConfigEtag={e} within {seconds} s")
+                }
+                (Some(e), Some(lm)) => format!(
+                    "a bulk request with flagConfigEtag={e} and flagConfigLastModified={lm} within {seconds} s"
+                ),
+            };
+            match found {
+                Some(_) => Outcome::Pass,
+                None => fail(expected, bulk_after(world, mark)),
+            }
+        }
+        A::InmChain => world.server.with_log(inm_chain),
+        A::ConnectsWithin(seconds) => {
+            let found = world
+                .wait_for(mark + secs(*seconds), |log| {
+                    log.iter()
+                        .find(|s| s.route.is_stream() && s.status == 200 && s.at >= mark)
+                        .map(|s| s.at)
+                })
+                .await;
+            match found {
+                Some(_) => Outcome::Pass,
+                None => fail(
+                    format!("an accepted event-stream connection within {seconds} s"),
+                    stream_attempts(&world.server),
+                ),
+            }
+        }
+        A::ConnectsAsAdvertised { seconds, form } => {
+            connects_as_advertised(world, mark + secs(*seconds), form).await
+        }
+        A::NoUnknownStream => world.server.with_log(|log| {
+            let unknown: Vec<&Seen> = log
+                .iter()
+                .filter(|s| s.route == Route::UnknownStream)
+                .collect();
+            if unknown.is_empty() {
+                Outcome::Pass
+            } else {
+                fail("no request to the entry of unknown type", listed(&unknown))
+            }
+        }),
+        A::QuietBulk(seconds) => {
+            let deadline = mark + secs(*seconds);
+            let early = world
+                .wait_for(deadline, |log| {
+                    log.iter()
+                        .find(|s| s.route == Route::Bulk && s.at > mark)
+                        .map(|s| s.at)
+                })
+                .await;
+            world.watch_until(deadline).await;
+            match early {
+                None => Outcome::Pass,
+                Some(_) => fail(
+                    format!("no bulk request in the {seconds} s after the event"),
+                    bulk_after(world, mark),
+                ),
+            }
+        }
+        A::ReconnectsWithin(seconds) => {
+            let found = world
+                .wait_for(mark + secs(*seconds), |log| {
+                    log.iter()
+                        .find(|s| s.route.is_stream() && s.status == 200 && s.at > mark)
+                        .cloned()
+                })
+                .await;
+            match found {
+                Some(reconnect) => {
+                    world.reconnect = Some(reconnect);
+                    Outcome::Pass
+                }
+                None => fail(
+                    format!("an accepted reconnect within {seconds} s"),
+                    stream_attempts(&world.server),
+                ),
+            }
+        }
+        A::BulkAfterReconnect(seconds) => {
+            let Some(reconnect) = world.reconnect.clone() else {
+                return Outcome::Skip("the provider did not reconnect".into());
+            };
+            let found = world
+                .wait_for(reconnect.at + secs(*seconds), |log| {
+                    log.iter()
+                        .find(|s| s.route == Route::Bulk && s.at >= reconnect.at)
+                        .map(|s| s.at)
+                })
+                .await;
+            match found {
+                Some(_) => Outcome::Pass,
+                None => fail(
+                    format!(
+                        "a bulk request within {seconds} s of the reconnect at {}",
+                        at(reconnect.at)
+                    ),
+                    bulk_after(world, reconnect.at),
+                ),
+            }
+        }
+        A::LastEventId => {
+            let Some(reconnect) = world.reconnect.clone() else {
+                return Outcome::Skip("the provider did not reconnect".into());
+            };
+            let sent = world.server.sent();
+            let Some(last) = sent.iter().rev().find(|e| e.at <= reconnect.at) else {
+                return Outcome::NothingToCheck("no event was sent before the reconnect".into());
+            };
+            match &reconnect.last_event_id {
+                Some(id) if *id == last.id => Outcome::Pass,
+                Some(id) => fail(
+                    format!("Last-Event-ID: {}", last.id),
+                    format!("Last-Event-ID: {id}"),
+                ),
+                None => fail(
+                    format!("Last-Event-ID: {}", last.id),
+                    "no Last-Event-ID on the reconnect",
+                ),
+            }
+        }
+        A::Backoff(seconds) => {
+            world.watch_until(mark + secs(*seconds)).await;
+            let retry = world.server.retry_ms().map(Duration::from_millis);
+            world
+                .server
+                .with_log(|log| backoff(log, mark, *seconds, retry))
+        }
+        A::Fallback(seconds) => {
+            world.watch_until(mark + secs(*seconds)).await;
+            world.server.with_log(|log| fallback(log, mark, *seconds))
+        }
+        A::AtMostBulk { count, seconds } => {
+            world.watch_until(mark + secs(*seconds)).await;
+            world.server.with_log(|log| {
+                let bulk: Vec<&Seen> = log
+                    .iter()
+                    .filter(|s| s.route == Route::Bulk && s.at > mark && s.at <= mark + secs(*seconds))
+                    .collect();
+                match bulk.len() as u64 {
+                    0 => Outcome::NothingToCheck(format!(
+                        "no bulk request at all in the {seconds} s after the events (client-refetch-on-event grades that)"
+                    )),
+                    n if n <= *count => Outcome::Pass,
+                    n => fail(
+                        format!("at most {count} bulk requests in {seconds} s"),
+                        format!("{n}: {}", listed(&bulk)),
+                    ),
+                }
+            })
+        }
+        A::AtMostAfterRefusal { count, seconds } => {
+            let deadline = world.server.now() + secs(10);
+            let refused = world
+                .wait_for(deadline, |log| {
+                    log.iter()
+                        .find(|s| s.at >= mark && matches!(s.status, 401 | 403))
+                        .map(|s| (s.at, s.status))
+                })
+                .await;
+            let Some((refused_at, status)) = refused else {
+                return Outcome::NothingToCheck(
+                    "the provider sent nothing that could be refused".into(),
+                );
+            };
+            let end = refused_at + secs(*seconds);
+            world.watch_until(end).await;
+            world.server.with_log(|log| {
+                let after: Vec<&Seen> = log
+                    .iter()
+                    .filter(|s| s.at > refused_at && s.at <= end)
+                    .collect();
+                if after.len() as u64 <= *count {
+                    Outcome::Pass
+                } else {
+                    fail(
+                        format!(
+                            "at most {count} requests in the {seconds} s after the {status} at {}",
+                            at(refused_at)
+                        ),
+                        format!("{}: {}", after.len(), listed(&after)),
+                    )
+                }
+            })
+        }
+        A::RetryAfterHonoured => {
+            let deadline = world.server.now() + secs(10);
+            let limited = world
+                .wait_for(deadline, |log| {
+                    log.iter()
+                        // The 429 may have been answered before the last action (an event
+                        // sent to tempt the provider): the first one counts.
+                        .find(|s| s.route == Route::Bulk && s.retry_after.is_some())
+                        .map(|s| (s.at, s.retry_after.unwrap_or_default()))
+                })
+                .await;
+            let Some((limited_at, seconds)) = limited else {
+                return Outcome::NothingToCheck("no bulk request came to be answered 429".into());
+            };
+            let until = limited_at + secs(seconds);
+            world.watch_until(until).await;
+            world.server.with_log(|log| {
+                let early: Vec<&Seen> = log
+                    .iter()
+                    .filter(|s| {
+                        s.route == Route::Bulk
+                            && s.at > limited_at
+                            && s.at + RETRY_AFTER_SLACK < until
+                    })
+                    .collect();
+                if early.is_empty() {
+                    Outcome::Pass
+                } else {
+                    fail(
+                        format!(
+                            "no bulk request before {} (the 429 at {} said Retry-After: {seconds})",
+                            at(until),
+                            at(limited_at)
+                        ),
+                        listed(&early),
+                    )
+                }
+            })
+        }
+        A::ParamsOnlyOnEvent => {
+            let sent = world.server.sent();
+            world.server.with_log(|log| {
+                let untriggered: Vec<&Seen> = log
+                    .iter()
+                    .filter(|s| s.route == Route::Bulk)
+                    .filter(|s| {
+                        // Attributed by the event's etag, so coalescing cannot confuse it.
+                        let etag = s.param("flagConfigEtag");
+                        !sent.iter().any(|e| {
+                            e.at <= s.at && e.etag.is_some() && e.etag == etag
+                        })
+                    })
+                    .filter(|s| {
+                        s.param("flagConfigEtag").is_some()
+                            || s.param("flagConfigLastModified").is_some()
+                    })
+                    .collect();
+                if untriggered.is_empty() {
+                    Outcome::Pass
+                } else {
+                    fail(
+                        "no flagConfigEtag or flagConfigLastModified on requests no event triggered",
+                        listed(&untriggered),
+                    )
+                }
+            })
+        }
+        A::SseAccept => world.server.with_log(|log| {
+            let streams: Vec<&Seen> = log.iter().filter(|s| s.route.is_stream()).collect();
+            if streams.is_empty() {
+                return Outcome::NothingToCheck("the provider made no stream request".into());
+            }
+            let without: Vec<String> = streams
+                .iter()
+                .filter(|s| {
+                    !s.accept
+                        .as_deref()
+                        .is_some_and(|a| a.contains("text/event-stream"))
+                })
+                .map(|s| match &s.accept {
+                    Some(accept) => format!("Accept: {accept} at {}", at(s.at)),
+                    None => format!("no Accept at {}", at(s.at)),
+                })
+                .collect();
+            if without.is_empty() {
+                Outcome::Pass
+            } else {
+                fail(
+                    "Accept: text/event-stream on every stream request",
+                    without.join("; "),
+                )
+            }
+        }),
+        _ => Outcome::Pass,
+    }
+}
+
+/// The bulk requests after `from`, for a message.
+fn bulk_after(world: &ProviderWorld<'_>, from: Duration) -> String {
+    world.server.with_log(|log| {
+        let bulk: Vec<&Seen> = log
+            .iter()
+            .filter(|s| s.route == Route::Bulk && s.at >= from)
+            .collect();
+        if bulk.is_empty() {
+            format!("no bulk request after {}", at(from))
+        } else {
+            listed(&bulk)
+        }
+    })
+}
+
+/// client-inm: each bulk request after the first answered carries the ETag of the last 200 or
+/// 304 before it.
+fn inm_chain(log: &[Seen]) -> Outcome {
+    let mut last: Option<&str> = None;
+    let mut checked = 0;
+    for seen in log.iter().filter(|s| s.route == Route::Bulk) {
+        if let Some(etag) = last {
+            checked += 1;
+            if seen.if_none_match.as_deref() != Some(etag) {
+                let sent = seen
+                    .if_none_match
+                    .as_deref()
+                    .map_or("no If-None-Match".to_owned(), |v| {
+                        format!("If-None-Match: {v}")
+                    });
+                return fail(
+                    format!("If-None-Match: {etag} (the last ETag received)"),
+                    format!("{sent} on {} at {}", seen.target(), at(seen.at)),
+                );
+            }
+        }
+        if matches!(seen.status, 200 | 304) && seen.etag.is_some() {
+            last = seen.etag.as_deref();
+        }
+    }
+    if checked == 0 {
+        return Outcome::NothingToCheck("the provider made no bulk request after its first".into());
+    }
+    Outcome::Pass
+}
+
+async fn connects_as_advertised(
+    world: &mut ProviderWorld<'_>,
+    deadline: Duration,
+    form: &Advertised,
+) -> Outcome {
+    let mark = world.mark;
+    let first = world
+        .wait_for(deadline, |log| {
+            log.iter()
+                .find(|s| s.at >= mark && s.method == "GET")
+                .cloned()
+        })
+        .await;
+    let Some(first) = first else {
+        return fail(
+            "a connection to the advertised stream",
+            stream_attempts(&world.server),
+        );
+    };
+    let base = world.server.base_url();
+    let authority = base.trim_start_matches("http://");
+    let (route, path, query, what) = match form {
+        Advertised::Endpoint => (
+            Route::EndpointStream,
+            ENDPOINT_STREAM_PATH,
+            ENDPOINT_STREAM_QUERY,
+            "the endpoint's requestUri on the base URL's origin",
+        ),
+        _ => (
+            Route::UrlStream,
+            URL_STREAM_PATH,
+            URL_STREAM_QUERY,
+            "the url as advertised",
+        ),
+    };
+    let expected = format!("GET {path}?{query} on {authority} ({what})");
+    let right_place = first.route == route
+        && first.query.as_deref() == Some(query)
+        && first.host.as_deref() == Some(authority);
+    if right_place {
+        Outcome::Pass
+    } else {
+        let host = first.host.as_deref().unwrap_or("no Host header");
+        fail(expected, format!("{} on {host}", first.target()))
+    }
+}
+
+/// client-backoff: attempts after `mark` (the drop), each gap measured from the attempt before
+/// (the first from the drop).
+fn backoff(log: &[Seen], mark: Duration, seconds: u64, retry: Option<Duration>) -> Outcome {
+    let attempts: Vec<Duration> = log
+        .iter()
+        .filter(|s| s.route.is_stream() && s.at > mark && s.at <= mark + secs(seconds))
+        .map(|s| s.at)
+        .collect();
+    let mut gaps = Vec::new();
+    let mut previous = mark;
+    for attempt in &attempts {
+        gaps.push(*attempt - previous);
+        previous = *attempt;
+    }
+    let shown: Vec<String> = gaps
+        .iter()
+        .map(|g| format!("{} ms", g.as_millis()))
+        .collect();
+    if let Some(retry) = retry
+        && let Some(short) = gaps
+            .iter()
+            .find(|g| g.as_secs_f64() < retry.as_secs_f64() * RETRY_SLACK)
+    {
+        return fail(
+            format!(
+                "no reconnect sooner than the retry: {} ms",
+                retry.as_millis()
+            ),
+            format!(
+                "one {} ms after the attempt before (gaps: {})",
+                short.as_millis(),
+                shown.join(", ")
+            ),
+        );
+    }
+    match gaps.as_slice() {
+        [] => Outcome::NothingToCheck(format!(
+            "no stream attempt in the {seconds} s after the streams were dropped (client-fallback grades that)"
+        )),
+        [_] => Outcome::NothingToCheck(format!(
+            "one stream attempt in {seconds} s: too few to see whether the gaps grow"
+        )),
+        [first, .., last] if last.as_secs_f64() > first.as_secs_f64() * 1.25 => Outcome::Pass,
+        _ => fail(
+            "gaps between failing stream attempts that grow",
+            format!("{} attempts, gaps {}", attempts.len(), shown.join(", ")),
+        ),
+    }
+}
+
+/// client-fallback: with the stream refused, the provider polls (a bulk request with
+/// If-None-Match) or keeps retrying the stream (two attempts or more).
+fn fallback(log: &[Seen], mark: Duration, seconds: u64) -> Outcome {
+    let window = |s: &&Seen| s.at > mark && s.at <= mark + secs(seconds);
+    let polls = log
+        .iter()
+        .filter(window)
+        .filter(|s| s.route == Route::Bulk && s.if_none_match.is_some())
+        .count();
+    let attempts = log
+        .iter()
+        .filter(window)
+        .filter(|s| s.route.is_stream())
+        .count();
+    if polls >= 1 || attempts >= 2 {
+        Outcome::Pass
+    } else {
+        fail(
+            format!(
+                "in {seconds} s with the stream refused: a poll with If-None-Match, or stream attempts that go on"
+            ),
+            format!("{polls} poll(s), {attempts} stream attempt(s)"),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream_at(ms: u64) -> Seen {
+        Seen {
+            at: Duration::from_millis(ms),
+            method: "GET".into(),
+            path: URL_STREAM_PATH.into(),
+            query: Some(URL_STREAM_QUERY.into()),
+            route: Route::UrlStream,
+            host: None,
+            accept: None,
+            if_none_match: None,
+            last_event_id: None,
+            context: Ok(()),
+            status: 503,
+            etag: None,
+            retry_after: None,
+        }
+    }
+
+    fn bulk_at(ms: u64, inm: Option<&str>, etag: &str) -> Seen {
+        Seen {
+            method: "POST".into(),
+            path: "/ofrep/v1/evaluate/flags".into(),
+            query: None,
+            route: Route::Bulk,
+            if_none_match: inm.map(str::to_owned),
+            status: 200,
+            etag: Some(etag.into()),
+            ..stream_at(ms)
+        }
+    }
+
+    fn passes(outcome: &Outcome) -> bool {
+        matches!(outcome, Outcome::Pass)
+    }
+
+    #[test]
+    fn growing_gaps_pass_and_a_fixed_interval_or_a_tight_loop_does_not() {
+        let mark = Duration::ZERO;
+        let growing: Vec<Seen> = [1000, 3000, 7000].map(stream_at).to_vec();
+        assert!(passes(&backoff(&growing, mark, 8, Some(secs(1)))));
+        let fixed: Vec<Seen> = [1000, 2000, 3000, 4000].map(stream_at).to_vec();
+        assert!(matches!(
+            backoff(&fixed, mark, 8, Some(secs(1))),
+            Outcome::Fail { .. }
+        ));
+        let tight: Vec<Seen> = (1..50).map(|n| stream_at(n * 10)).collect();
+        assert!(matches!(
+            backoff(&tight, mark, 8, None),
+            Outcome::Fail { .. }
+        ));
+        // Sooner than retry: 1000 breaks it even when the gaps grow.
+        let early: Vec<Seen> = [370, 1500, 4000].map(stream_at).to_vec();
+        let outcome = backoff(&early, mark, 8, Some(secs(1)));
+        assert!(
+            matches!(&outcome, Outcome::Fail { actual, .. } if actual.contains("370 ms")),
+            "{outcome:?}"
+        );
+        assert!(matches!(
+            backoff(&[], mark, 8, None),
+            Outcome::NothingToCheck(_)
+        ));
+    }
+
+    #[test]
+    fn fallback_passes_on_a_poll_or_on_retries_and_fails_on_giving_up() {
+        let mark = Duration::ZERO;
+        assert!(passes(&fallback(
+            &[bulk_at(500, Some("\"v1\""), "\"v1\"")],
+            mark,
+            8
+        )));
+        assert!(passes(&fallback(
+            &[stream_at(1000), stream_at(3000)],
+            mark,
+            8
+        )));
+        assert!(matches!(
+            fallback(&[stream_at(1000)], mark, 8),
+            Outcome::Fail { .. }
+        ));
+    }
+
+    #[test]
+    fn the_etag_chain_follows_the_last_answer() {
+        let good = [
+            bulk_at(0, None, "\"v1\""),
+            bulk_at(100, Some("\"v1\""), "\"v2\""),
+            bulk_at(200, Some("\"v2\""), "\"v2\""),
+        ];
+        assert!(passes(&inm_chain(&good)));
+        let stale = [
+            bulk_at(0, None, "\"v1\""),
+            bulk_at(100, Some("\"v1\""), "\"v2\""),
+            bulk_at(200, Some("\"v1\""), "\"v2\""),
+        ];
+        assert!(matches!(inm_chain(&stale), Outcome::Fail { .. }));
+        assert!(matches!(
+            inm_chain(&[bulk_at(0, None, "\"v1\"")]),
+            Outcome::NothingToCheck(_)
+        ));
+    }
+}
