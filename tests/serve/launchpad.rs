@@ -292,6 +292,32 @@ async fn unknown_configs_and_bad_seconds_are_answered_as_the_launchpad_does() {
 }
 
 #[tokio::test]
+async fn config_ssl_serves_the_same_flags_over_https_under_tls_cert() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let mut config = with_launchpad(ServeConfig::embedded());
+    config.tls = Some(ofrep::serve::tls::server_config(&cert, &key, None).unwrap());
+    let mut server = start(config).await;
+
+    launchpad_answer(server.launchpad("start?config=ssl").await, 200).await;
+    assert_eq!(started(&mut server).await.as_deref(), Some("ssl"));
+    assert!(server.server.base_url().as_str().starts_with("https://"));
+    // The self-signed certificate is not what this test is about.
+    server.client = reqwest::Client::builder()
+        .no_proxy()
+        .tls_danger_accept_invalid_certs(true)
+        .timeout(LONG)
+        .build()
+        .unwrap();
+    let response = server.bulk(json!({}), &[]).await;
+    assert_eq!(response.status(), 200);
+    assert!(!json(response).await["flags"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn under_require_auth_the_launchpad_wants_the_token() {
     let mut config = with_launchpad(ServeConfig::embedded());
     config.require_auth = Some("s3cret".to_owned());
