@@ -397,6 +397,12 @@ pub struct ServeArgs {
     #[arg(long)]
     pub control: bool,
 
+    /// Also serve flagd-testbed's launchpad API on PORT (on --host), so the OpenFeature
+    /// provider test kits can start, stop, restart and change this server (`POST /start`,
+    /// `/stop`, `/restart`, `/change`); 0 picks a free port.
+    #[arg(long, value_name = "PORT")]
+    pub launchpad: Option<u16>,
+
     /// Serve HTTPS with the PEM certificate (chain) in FILE; needs --tls-key.
     #[arg(long, value_name = "FILE", requires = "tls_key", help_heading = TLS)]
     pub tls_cert: Option<PathBuf>,

@@ -85,6 +85,8 @@ Examples:
   ofrep serve --tls-cert c.pem --tls-key k.pem HTTPS; add --tls-client-ca ca.pem for mTLS
   ofrep serve -o json                          the bound address and request log as JSON Lines
                                                on stdout (human output goes to stderr)
+  ofrep serve --launchpad 8080                 flagd-testbed's launchpad API on 8080, for the
+                                               OpenFeature provider test kits
 
 Control endpoints (with --control):
   POST /control/change         change a flag and notify streams; body {\"flag\": KEY,
@@ -92,6 +94,17 @@ Control endpoints (with --control):
   POST /control/streams/drop   close every open event stream
   They need the --require-auth token too, answer only a Host naming this server (the bound
   address, or localhost when bound to loopback), and send no CORS headers.
+
+Launchpad endpoints (with --launchpad PORT; flagd-testbed v3.9.0's, any method):
+  POST /start?config=NAME      (re)start the OFREP listener on its port with NAME's flags:
+                               default or sync-payload (--flags or the demo set), ssl (the
+                               same, needs --tls-cert); event ids start again at 1
+  POST /stop                   the OFREP port refuses until the next start
+  POST /restart?seconds=N      stop now, back after N seconds (default 5) with the same flags
+  POST /change                 toggle changing-flag foo/bar (else the next demo change) and
+                               notify streams
+  They answer {\"status\": ..., \"message\": ...} as the launchpad does, listen on --host, and
+  need the --require-auth token too.
 
 Fault modes (--fault NAME[=VALUE], each breaks the checklist id in brackets):
   no-etag                   no ETag header on 200 [bulk-etag-present]

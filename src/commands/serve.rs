@@ -56,6 +56,18 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, Error> {
         )?),
         _ => None,
     };
+    if args
+        .launchpad
+        .is_some_and(|port| port != 0 && port == args.port)
+    {
+        return Err(Error::usage(format!(
+            "--launchpad {} is the OFREP port too; the launchpad needs a port of its own",
+            args.port
+        ))
+        .with_hint(
+            "flagd-testbed serves OFREP on 8016 and its launchpad on 8080: `--launchpad 8080`",
+        ));
+    }
     let max_body_size = usize::try_from(args.max_body_size)
         .map_err(|_| Error::usage("--max-body-size is larger than this machine can address"))?;
     Ok(ServeConfig {
@@ -74,6 +86,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, Error> {
         max_streams: crate::serve::DEFAULT_MAX_STREAMS,
         tls,
         log_headers: false,
+        launchpad: args.launchpad,
     })
 }
 
@@ -163,6 +176,16 @@ mod tests {
         assert_eq!(config.public_url.unwrap().as_str(), "https://x.example/");
         assert_eq!(config.max_body_size, 1 << 20);
         assert!(resolved(&["--demo"]).unwrap().demo == Some(Duration::from_secs(5)));
+        assert_eq!(
+            resolved(&["--launchpad", "8080"]).unwrap().launchpad,
+            Some(8080)
+        );
+        assert_eq!(
+            resolved(&["--port", "0", "--launchpad", "0"])
+                .unwrap()
+                .launchpad,
+            Some(0)
+        );
     }
 
     #[test]
@@ -192,6 +215,8 @@ mod tests {
             &["--public-url", "not a url"],
             &["--public-url", "ftp://x/"],
             &["--keepalive", "0s"],
+            &["--launchpad", "8016"],
+            &["--port", "9000", "--launchpad", "9000"],
         ] {
             let error = resolved(args).unwrap_err();
             assert!(matches!(error, Error::Usage { .. }), "{args:?}: {error}");

@@ -93,6 +93,29 @@ pub fn human(event: &ServeEvent, redactor: &Redactor) -> String {
         }
         ServeEvent::StreamsDropped { count } => format!("dropped {count} event stream(s)"),
         ServeEvent::Warning { message } => format!("warning: {message}"),
+        ServeEvent::LaunchpadListening { url, .. } => {
+            format!("launchpad on {}", url.as_str().trim_end_matches('/'))
+        }
+        ServeEvent::Started { config, etag } => format!(
+            "launchpad: started with config {} (configuration {etag}, event ids from 1)",
+            shown(config)
+        ),
+        ServeEvent::Stopped { was_running: true } => "launchpad: stopped".to_owned(),
+        ServeEvent::Stopped { was_running: false } => {
+            "launchpad: stop asked, but nothing was listening".to_owned()
+        }
+        ServeEvent::Restarting { seconds } => {
+            format!("launchpad: restarting, back in {seconds} s")
+        }
+        ServeEvent::Back { config, etag } => format!(
+            "launchpad: back with config {} (configuration {etag}, event ids from 1)",
+            shown(config)
+        ),
+        ServeEvent::StartFailed { config, message } => format!(
+            "launchpad: cannot start config {}, not listening: {}",
+            shown(config),
+            shown(message)
+        ),
     }
 }
 
@@ -151,6 +174,24 @@ pub fn to_json(event: &ServeEvent, redactor: &Redactor) -> Value {
         }),
         ServeEvent::StreamsDropped { count } => json!({"type": "streamsDropped", "count": count}),
         ServeEvent::Warning { message } => json!({"type": "warning", "message": message}),
+        ServeEvent::LaunchpadListening { addr, url } => json!({
+            "type": "launchpadListening",
+            "address": addr.to_string(),
+            "url": url.as_str().trim_end_matches('/'),
+        }),
+        ServeEvent::Started { config, etag } => {
+            json!({"type": "started", "config": config, "etag": etag})
+        }
+        ServeEvent::Stopped { was_running } => {
+            json!({"type": "stopped", "wasRunning": was_running})
+        }
+        ServeEvent::Restarting { seconds } => json!({"type": "restarting", "seconds": seconds}),
+        ServeEvent::Back { config, etag } => {
+            json!({"type": "back", "config": config, "etag": etag})
+        }
+        ServeEvent::StartFailed { config, message } => {
+            json!({"type": "startFailed", "config": config, "message": message})
+        }
     }
 }
 
@@ -192,6 +233,65 @@ mod tests {
             to_json(&event, &Redactor::default()),
             json!({"type": "listening", "address": "127.0.0.1:8016", "url": "http://127.0.0.1:8016"})
         );
+    }
+
+    #[test]
+    fn launchpad_actions_render_as_lines_and_typed_objects() {
+        let r = Redactor::default();
+        let etag = "\"00000000000000ab\"".to_owned();
+        let cases = [
+            (
+                ServeEvent::LaunchpadListening {
+                    addr: "127.0.0.1:8080".parse().unwrap(),
+                    url: url::Url::parse("http://127.0.0.1:8080/").unwrap(),
+                },
+                "launchpad on http://127.0.0.1:8080",
+                json!({"type": "launchpadListening", "address": "127.0.0.1:8080", "url": "http://127.0.0.1:8080"}),
+            ),
+            (
+                ServeEvent::Started {
+                    config: "default".into(),
+                    etag: etag.clone(),
+                },
+                "launchpad: started with config default (configuration \"00000000000000ab\", event ids from 1)",
+                json!({"type": "started", "config": "default", "etag": etag}),
+            ),
+            (
+                ServeEvent::Stopped { was_running: true },
+                "launchpad: stopped",
+                json!({"type": "stopped", "wasRunning": true}),
+            ),
+            (
+                ServeEvent::Stopped { was_running: false },
+                "launchpad: stop asked, but nothing was listening",
+                json!({"type": "stopped", "wasRunning": false}),
+            ),
+            (
+                ServeEvent::Restarting { seconds: 5 },
+                "launchpad: restarting, back in 5 s",
+                json!({"type": "restarting", "seconds": 5}),
+            ),
+            (
+                ServeEvent::Back {
+                    config: "default".into(),
+                    etag: etag.clone(),
+                },
+                "launchpad: back with config default (configuration \"00000000000000ab\", event ids from 1)",
+                json!({"type": "back", "config": "default", "etag": etag}),
+            ),
+            (
+                ServeEvent::StartFailed {
+                    config: "x\u{1b}[2J".into(),
+                    message: "no config `x`".into(),
+                },
+                "launchpad: cannot start config x\\u{1b}[2J, not listening: no config `x`",
+                json!({"type": "startFailed", "config": "x\u{1b}[2J", "message": "no config `x`"}),
+            ),
+        ];
+        for (event, line, object) in cases {
+            assert_eq!(human(&event, &r), line);
+            assert_eq!(to_json(&event, &r), object);
+        }
     }
 
     #[test]

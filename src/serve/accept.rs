@@ -1,5 +1,6 @@
 //! The accept loop: every connection is handed to hyper with the router, except one whose first
-//! request is `GET /ofrep/v1/events`, which [`stream_connection`] answers.
+//! request is `GET /ofrep/v1/events`, which [`stream_connection`] answers. The launchpad's
+//! listener uses the same loop with plain hyper connections ([`Protocol::Launchpad`]).
 //!
 //! Why not hand every connection to hyper: hyper keeps an 8 KiB read buffer and an 8 KiB header
 //! buffer for as long as a connection lives, and an event stream is one response that lives for
@@ -35,6 +36,15 @@ use super::stream_connection::{self, Opening};
 /// A client that opens a connection and sends no complete request head in this time is cut off.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What a listener speaks.
+#[derive(Clone)]
+pub enum Protocol {
+    /// OFREP, over TLS with `--tls-cert`: event streams answered outside hyper, faults applied.
+    Ofrep(Option<TlsAcceptor>),
+    /// The launchpad's control API: plain HTTP/1.1, every connection to hyper.
+    Launchpad,
+}
+
 /// Accepts until `stop` fires, then lets hyper finish the requests in flight. Aborting the task
 /// that runs this drops every connection with it.
 pub async fn serve(
@@ -42,7 +52,7 @@ pub async fn serve(
     router: Router,
     state: Arc<State>,
     stop: oneshot::Receiver<()>,
-    tls: Option<TlsAcceptor>,
+    protocol: Protocol,
 ) {
     let stray_body = state.faults.has(&Fault::NotModifiedWithBody);
     let (closing, closed) = watch::channel(());
@@ -59,10 +69,11 @@ pub async fn serve(
                     let _ = socket.set_nodelay(true);
                     let router = router.clone();
                     let closed = closed.clone();
-                    match tls.clone() {
-                        Some(tls) => connections.spawn(over_tls(tls, socket, router, stray_body, closed)),
-                        None if stray_body => connections.spawn(with_stray_body(socket, router, closed)),
-                        None => connections.spawn(connection(socket, router, None, closed)),
+                    match &protocol {
+                        Protocol::Launchpad => connections.spawn(with_hyper(socket, router, None, closed)),
+                        Protocol::Ofrep(Some(tls)) => connections.spawn(over_tls(tls.clone(), socket, router, stray_body, closed)),
+                        Protocol::Ofrep(None) if stray_body => connections.spawn(with_stray_body(socket, router, closed)),
+                        Protocol::Ofrep(None) => connections.spawn(connection(socket, router, None, closed)),
                     };
                 }
                 Err(e) if is_per_connection(&e) => {}

@@ -16,6 +16,8 @@
 //!   and reloaded when it changes; `store` and `state`: what every handler shares.
 //! - `faults`: the fault modes; `stray_body`: the socket wrapper behind `304-with-body`.
 //! - `tls`: the rustls configuration of `--tls-cert`/`--tls-key`/`--tls-client-ca`.
+//! - `listener`: a listener that stops and binds its address again; `launchpad`: flagd-testbed's
+//!   launchpad API (`--launchpad`), which stops, starts and restarts the OFREP one.
 
 mod accept;
 mod body;
@@ -26,6 +28,8 @@ mod evaluators;
 mod faults;
 mod flags;
 mod http;
+mod launchpad;
+mod listener;
 mod reload;
 mod request_layer;
 mod sse_frame;
@@ -45,9 +49,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::error::Error;
+use accept::Protocol;
 pub use body::BODY_TIMEOUT;
 pub use faults::{Fault, FaultError, KNOWN as FAULT_MODES};
 pub use flags::FlagSet;
+use launchpad::Launchpad;
+use listener::Listener;
 pub use state::{Change, ChangeError};
 
 /// Everything `Server::start` needs, resolved and validated.
@@ -76,6 +83,8 @@ pub struct ServeConfig {
     /// `-v`: each request's log event carries its request and response headers (the reporter
     /// redacts credentials). Off, nothing is copied per request.
     pub log_headers: bool,
+    /// `--launchpad PORT`: flagd-testbed's launchpad API on `host:PORT` (0 picks a free port).
+    pub launchpad: Option<u16>,
 }
 
 /// Each open stream costs a task and a socket; a flood of them must not starve evaluation.
@@ -105,6 +114,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("body_timeout", &self.body_timeout)
             .field("max_streams", &self.max_streams)
             .field("tls", &self.tls.is_some())
+            .field("launchpad", &self.launchpad)
             .finish()
     }
 }
@@ -128,6 +138,7 @@ impl ServeConfig {
             max_streams: DEFAULT_MAX_STREAMS,
             tls: None,
             log_headers: false,
+            launchpad: None,
         }
     }
 }
@@ -177,6 +188,38 @@ pub enum ServeEvent {
     Warning {
         message: String,
     },
+    /// `--launchpad`: the launchpad API listens here (after the OFREP `Listening`).
+    LaunchpadListening {
+        addr: SocketAddr,
+        url: url::Url,
+    },
+    /// The launchpad (re)started the OFREP listener with the flag set of `config`; `etag` is
+    /// its configuration token, and event ids start again at 1.
+    Started {
+        config: String,
+        etag: String,
+    },
+    /// The launchpad stopped the OFREP listener; `was_running` is false when it was already
+    /// stopped (an answer of success all the same, as the launchpad gives).
+    Stopped {
+        was_running: bool,
+    },
+    /// `/restart`: the OFREP listener is down, and comes back in `seconds`.
+    Restarting {
+        seconds: u64,
+    },
+    /// The end of a `/restart`: the OFREP listener is back with the flags it had, and event ids
+    /// start again at 1.
+    Back {
+        config: String,
+        etag: String,
+    },
+    /// The launchpad could not bring the OFREP listener up (an unknown config, a flag file
+    /// that no longer loads, the port taken meanwhile); it stays down.
+    StartFailed {
+        config: String,
+        message: String,
+    },
 }
 
 pub struct Server {
@@ -184,9 +227,9 @@ pub struct Server {
     /// Whether it serves HTTPS.
     tls: bool,
     state: Arc<state::State>,
-    // Options so `shutdown` can take them while `Drop` still covers a server never shut down.
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    serving: Option<JoinHandle<()>>,
+    /// The OFREP listener, which the launchpad may stop and start again.
+    ofrep: Arc<Listener>,
+    launchpad: Option<(Arc<Launchpad>, Listener)>,
     tasks: Vec<JoinHandle<()>>,
     // Dropping the watcher stops watching, so it lives as long as the server.
     _watcher: Option<notify::RecommendedWatcher>,
@@ -217,9 +260,21 @@ impl Server {
             ))
             .with_hint("another program may hold the port; `--port 0` picks a free one")
         })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Error::server(format!("cannot read the bound address: {e}")))?;
+        let addr = bound_address(&listener)?;
+        // Bound before anything is served, so a taken launchpad port stops the start cleanly.
+        let launchpad_listener = match config.launchpad {
+            Some(port) => Some(listen(&config.host, port).await.map_err(|e| {
+                Error::server(format!(
+                    "cannot listen on {}:{port} for --launchpad: {e}",
+                    config.host
+                ))
+                .with_hint(
+                    "another program may hold the port (flagd-testbed's own launchpad uses \
+                     8080); `--launchpad 0` picks a free one",
+                )
+            })?),
+            None => None,
+        };
         let (events, receiver) = mpsc::unbounded_channel();
         let state = Arc::new(state::State::new(&config, addr, flags, events.clone()));
 
@@ -240,23 +295,41 @@ impl Server {
             tasks.push(state::spawn_stream_dropper(Arc::clone(&state), every));
         }
 
-        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        let router = http::router(Arc::clone(&state));
         let tls = config.tls.clone().map(tokio_rustls::TlsAcceptor::from);
-        let serving = tokio::spawn(accept::serve(
+        let ofrep = Arc::new(Listener::serve(
             listener,
-            router,
+            addr,
+            http::router(Arc::clone(&state)),
             Arc::clone(&state),
-            stop,
-            tls,
+            Protocol::Ofrep(tls),
         ));
+        let launchpad = match launchpad_listener {
+            Some(listener) => {
+                let launchpad = Arc::new(Launchpad::new(
+                    Arc::clone(&ofrep),
+                    Arc::clone(&state),
+                    config.flags_file.clone(),
+                    config.tls.is_some(),
+                ));
+                let addr = bound_address(&listener)?;
+                let listener = Listener::serve(
+                    listener,
+                    addr,
+                    launchpad::router(Arc::clone(&launchpad)),
+                    Arc::clone(&state),
+                    Protocol::Launchpad,
+                );
+                Some((launchpad, listener))
+            }
+            None => None,
+        };
 
         let server = Server {
             addr,
             tls: config.tls.is_some(),
             state,
-            shutdown: Some(shutdown),
-            serving: Some(serving),
+            ofrep,
+            launchpad,
             tasks,
             _watcher: watcher,
         };
@@ -264,6 +337,12 @@ impl Server {
             addr,
             url: server.base_url(),
         });
+        if let Some(addr) = server.launchpad_addr() {
+            let _ = events.send(ServeEvent::LaunchpadListening {
+                addr,
+                url: http_url("http", addr),
+            });
+        }
         Ok((server, receiver))
     }
 
@@ -273,10 +352,12 @@ impl Server {
 
     /// `http://HOST:PORT/` (`https://` with TLS), the base URL clients use.
     pub fn base_url(&self) -> url::Url {
-        let scheme = if self.tls { "https" } else { "http" };
-        let text = format!("{scheme}://{}/", self.addr);
-        url::Url::parse(&text)
-            .unwrap_or_else(|_| unreachable!("a socket address makes a valid URL"))
+        http_url(if self.tls { "https" } else { "http" }, self.addr)
+    }
+
+    /// Where `--launchpad` listens, if it was asked for.
+    pub fn launchpad_addr(&self) -> Option<SocketAddr> {
+        self.launchpad.as_ref().map(|(_, listener)| listener.addr())
     }
 
     /// The built-in change: the first enabled flag without targeting moves to its next variant,
@@ -299,26 +380,15 @@ impl Server {
     /// Closes open streams, stops accepting, and waits (at most two seconds) for requests in
     /// flight.
     pub async fn shutdown(mut self) {
-        self.stop();
-        if let Some(mut serving) = self.serving.take()
-            && tokio::time::timeout(Duration::from_secs(2), &mut serving)
-                .await
-                .is_err()
-        {
-            // A connection that outlived the grace period is cut rather than kept forever.
-            serving.abort();
-        }
-    }
-
-    /// Ends streams and background tasks and stops accepting.
-    fn stop(&mut self) {
-        self.state.drop_streams();
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
         for task in &self.tasks {
             task.abort();
         }
+        if let Some((launchpad, listener)) = self.launchpad.take() {
+            // First, so that no pending `/restart` brings the OFREP listener back.
+            launchpad.close().await;
+            listener.stop().await;
+        }
+        self.ofrep.stop().await;
     }
 }
 
@@ -326,11 +396,26 @@ impl Server {
 /// serving on in the background.
 impl Drop for Server {
     fn drop(&mut self) {
-        self.stop();
-        if let Some(serving) = self.serving.take() {
-            serving.abort();
+        for task in &self.tasks {
+            task.abort();
         }
+        if let Some((launchpad, listener)) = &self.launchpad {
+            launchpad.abort();
+            listener.abort();
+        }
+        self.ofrep.abort();
     }
+}
+
+fn http_url(scheme: &str, addr: SocketAddr) -> url::Url {
+    url::Url::parse(&format!("{scheme}://{addr}/"))
+        .unwrap_or_else(|_| unreachable!("a socket address makes a valid URL"))
+}
+
+fn bound_address(listener: &tokio::net::TcpListener) -> Result<SocketAddr, Error> {
+    listener
+        .local_addr()
+        .map_err(|e| Error::server(format!("cannot read the bound address: {e}")))
 }
 
 /// Binds the first address `host` resolves to, with a backlog deep enough for thousands of event
@@ -338,17 +423,23 @@ impl Drop for Server {
 async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
     let mut last_error = None;
     for addr in tokio::net::lookup_host((host, port)).await? {
-        let socket = if addr.is_ipv4() {
-            tokio::net::TcpSocket::new_v4()
-        } else {
-            tokio::net::TcpSocket::new_v6()
-        }?;
-        // Lets a restarted server take its port back while old connections sit in TIME_WAIT.
-        socket.set_reuseaddr(true)?;
-        match socket.bind(addr).and_then(|()| socket.listen(8192)) {
+        match bind(addr) {
             Ok(listener) => return Ok(listener),
             Err(e) => last_error = Some(e),
         }
     }
     Err(last_error.unwrap_or_else(|| std::io::Error::other("the host resolves to no address")))
+}
+
+/// Binds one address: at start, and again when the launchpad brings the OFREP listener back.
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }?;
+    // Lets a restarted server take its port back while old connections sit in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(8192)
 }

@@ -1,6 +1,7 @@
 //! What every request passes through: CORS (preflights answered, every response exposing
 //! `ETag`), `--require-auth` on `/ofrep/` and `/control/`, the control API's own guard
-//! (control.rs), the `slow` fault, and the request log.
+//! (control.rs), the `slow` fault, and the request log. The launchpad's listener has a layer of
+//! its own: `--require-auth` and the request log.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,17 +28,12 @@ pub async fn around_every_request(
     request: Request,
     next: Next,
 ) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let seen = Seen::new(&state, &request);
+    let path = request.uri().path();
     let origin = request.headers().get(header::ORIGIN).cloned();
     let ofrep = path.starts_with("/ofrep/");
-    let control = state.control && control::is_control_path(&path);
-    let request_headers = if state.log_headers {
-        pairs(request.headers())
-    } else {
-        Vec::new()
-    };
+    let control = state.control && control::is_control_path(path);
+    let method = request.method().clone();
 
     let mut response = if control {
         match control::refusal(&state, &method, request.uri(), request.headers()) {
@@ -69,20 +65,64 @@ pub async fn around_every_request(
         );
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }
-    let response_headers = if state.log_headers {
-        pairs(response.headers())
+    seen.log(&state, response)
+}
+
+/// Wraps every launchpad request (launchpad.rs): `--require-auth` as on the control API, and the
+/// request log. No CORS headers: like the control API, it is for scripts, not web pages.
+pub async fn around_launchpad_request(
+    Shared(state): Shared<Arc<State>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let seen = Seen::new(&state, &request);
+    let response = if authorized(&state, request.headers()) {
+        next.run(request).await
     } else {
-        Vec::new()
+        unauthorized()
     };
-    state.log(ServeEvent::Request {
-        method: method.to_string(),
-        path,
-        status: response.status().as_u16(),
-        elapsed: started.elapsed(),
-        request_headers,
-        response_headers,
-    });
-    response
+    seen.log(&state, response)
+}
+
+/// What the request log needs from a request, taken before the handler consumes it.
+struct Seen {
+    started: Instant,
+    method: String,
+    path: String,
+    request_headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    fn new(state: &State, request: &Request) -> Self {
+        Self {
+            started: Instant::now(),
+            method: request.method().to_string(),
+            path: request.uri().path().to_owned(),
+            request_headers: if state.log_headers {
+                pairs(request.headers())
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Logs the request with its answer, and hands the answer back.
+    fn log(self, state: &State, response: Response) -> Response {
+        let response_headers = if state.log_headers {
+            pairs(response.headers())
+        } else {
+            Vec::new()
+        };
+        state.log(ServeEvent::Request {
+            method: self.method,
+            path: self.path,
+            status: response.status().as_u16(),
+            elapsed: self.started.elapsed(),
+            request_headers: self.request_headers,
+            response_headers,
+        });
+        response
+    }
 }
 
 fn unauthorized() -> Response {

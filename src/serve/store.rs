@@ -121,6 +121,20 @@ impl Store {
         Some(event)
     }
 
+    /// Serves `flags` as a server just started would: no event is sent, the history is emptied
+    /// and the next event has id 1. For the launchpad, while the listener is down and no
+    /// stream is open.
+    pub fn reset(&self, flags: FlagSet) {
+        let mut log = self.lock_log();
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(Config {
+            token: token_of(&flags),
+            flags,
+            last_modified: unix_now(),
+        });
+        log.next_id = 1;
+        log.history.clear();
+    }
+
     /// Subscribes a stream; `last_event_id` asks for the events after it still in the history.
     pub fn subscribe(&self, last_event_id: Option<u64>) -> Subscription {
         let log = self.lock_log();
@@ -203,6 +217,19 @@ mod tests {
         let caught_up = store.subscribe(Some(3));
         assert!(caught_up.replay.is_empty());
         assert_eq!(caught_up.newest, 3);
+    }
+
+    #[test]
+    fn a_reset_serves_the_flags_and_starts_the_ids_again() {
+        let store = Store::new(flags("x"));
+        store.replace(flags("y"));
+        store.replace(flags("x"));
+        store.reset(flags("y"));
+        assert_eq!(store.current().token, token_of(&flags("y")));
+        let fresh = store.subscribe(Some(0));
+        assert!(fresh.replay.is_empty());
+        assert_eq!(fresh.newest, 0);
+        assert_eq!(store.replace(flags("x")).map(|e| e.id), Some(1));
     }
 
     #[test]

@@ -232,7 +232,7 @@ fn the_binary_exits_2_listing_the_faults_for_an_unknown_one() {
 
 /// Runs `command` to its end, or kills it after [`LONG`] (a server that should have refused to
 /// start must not hang the test).
-fn output_within(command: &mut Command) -> std::process::Output {
+pub fn output_within(command: &mut Command) -> std::process::Output {
     let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

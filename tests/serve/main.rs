@@ -13,4 +13,5 @@ mod cors_and_auth;
 mod event_stream;
 mod faults;
 mod flag_file;
+mod launchpad;
 mod single;

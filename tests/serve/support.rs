@@ -125,6 +125,35 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// `POST` to the launchpad (`ServeConfig::launchpad`), e.g. `"start?config=default"`.
+    pub async fn launchpad(&self, path: &str) -> reqwest::Response {
+        self.launchpad_with(reqwest::Method::POST, path, &[]).await
+    }
+
+    pub async fn launchpad_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let addr = self.server.launchpad_addr().expect("a launchpad");
+        let mut request = self.client.request(method, format!("http://{addr}/{path}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("the launchpad answers")
+    }
+
+    /// Whether a connection to the OFREP port is refused right now.
+    pub async fn refuses(&self) -> bool {
+        match tokio::net::TcpStream::connect(self.server.addr()).await {
+            Ok(_) => false,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionRefused,
+        }
+    }
+}
+
 pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
     response
         .headers()
