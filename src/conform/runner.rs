@@ -260,6 +260,7 @@ fn result(
         actual,
         evidence,
         location: scenario.location.clone(),
+        builtin: scenario.builtin,
         duration,
         cause: None,
         not_applicable: false,

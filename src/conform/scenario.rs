@@ -111,6 +111,8 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     /// `file:line`.
     pub location: String,
+    /// Written in the built-in suite (its `location` names no file on disk), not a user's file.
+    pub builtin: bool,
 }
 
 impl Scenario {
@@ -345,6 +347,7 @@ fn resolve_scenario(
         tags,
         steps,
         location: at(line),
+        builtin: source.builtin,
     })
 }
 
