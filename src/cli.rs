@@ -61,6 +61,15 @@ pub enum OutputFormat {
     Json,
 }
 
+/// Which CI system's annotation commands `conform` prints besides its reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Annotations {
+    /// GitHub Actions workflow commands (`::error title=ID::message`).
+    Github,
+    /// None.
+    None,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -256,6 +265,15 @@ pub struct ConformArgs {
     /// Also write a JUnit XML report to PATH.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+
+    /// Also print GitHub workflow commands on stderr for what did not pass, so GitHub Actions
+    /// shows them as annotations [default: github when GITHUB_ACTIONS=true, else none]
+    ///
+    /// `::error` for a failure or an error, `::warning` for a SHOULD-level warning, `::notice`
+    /// for a skipped MUST-level check, each titled with the check id; a scenario from
+    /// --scenarios is linked to its file and line. Messages are redacted like every report.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub annotations: Option<Annotations>,
 
     /// List the scenarios (id, level, tags, location) and the checklist coverage, then exit;
     /// honours --tags and -o json.

@@ -1,6 +1,6 @@
 //! Terminal decisions made once, from captured facts, by pure functions that tests can call.
 
-use crate::cli::ColorChoice;
+use crate::cli::{Annotations, ColorChoice};
 
 /// What the environment said, captured once at start so decisions are reproducible.
 #[derive(Debug, Clone, Default)]
@@ -11,6 +11,8 @@ pub struct Environment {
     pub dumb_term: bool,
     /// `CI` is set: no progress animations, whatever the terminal.
     pub ci: bool,
+    /// `GITHUB_ACTIONS` is `true`, as the runner sets it for every step.
+    pub github_actions: bool,
 }
 
 impl Environment {
@@ -20,6 +22,7 @@ impl Environment {
             no_color: set("NO_COLOR"),
             dumb_term: std::env::var("TERM").is_ok_and(|t| t == "dumb"),
             ci: set("CI"),
+            github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
         }
     }
 }
@@ -38,6 +41,16 @@ pub fn use_progress(stderr_is_tty: bool, env: &Environment) -> bool {
     stderr_is_tty && !env.ci && !env.dumb_term
 }
 
+/// Which annotations `conform` prints: `--annotations` when given, else GitHub's inside a
+/// GitHub Actions step and none elsewhere.
+pub fn annotations(choice: Option<Annotations>, env: &Environment) -> Annotations {
+    match choice {
+        Some(choice) => choice,
+        None if env.github_actions => Annotations::Github,
+        None => Annotations::None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,6 +60,7 @@ mod tests {
             no_color,
             dumb_term,
             ci,
+            github_actions: false,
         }
     }
 
@@ -93,5 +107,24 @@ mod tests {
         assert!(use_progress(true, &env(false, false, false)));
         assert!(!use_progress(true, &env(false, false, true)));
         assert!(!use_progress(false, &env(false, false, false)));
+    }
+
+    #[test]
+    fn annotations_follow_github_actions_unless_chosen() {
+        let github = Environment {
+            github_actions: true,
+            ..Environment::default()
+        };
+        let elsewhere = Environment::default();
+        assert_eq!(annotations(None, &github), Annotations::Github);
+        assert_eq!(annotations(None, &elsewhere), Annotations::None);
+        assert_eq!(
+            annotations(Some(Annotations::None), &github),
+            Annotations::None
+        );
+        assert_eq!(
+            annotations(Some(Annotations::Github), &elsewhere),
+            Annotations::Github
+        );
     }
 }

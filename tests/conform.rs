@@ -11,24 +11,6 @@ use fixture::cli::{Run, ofrep, run};
 use fixture::scripted::{Scripted, Streams};
 use serde_json::Value;
 
-/// What `conform -o json` reported.
-trait Results {
-    /// `id` of every result with this status.
-    fn ids_with(&self, status: &str) -> BTreeSet<String>;
-}
-
-impl Results for Run {
-    fn ids_with(&self, status: &str) -> BTreeSet<String> {
-        self.json()["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["status"] == status)
-            .map(|r| r["id"].as_str().unwrap().to_owned())
-            .collect()
-    }
-}
-
 #[test]
 fn the_builtin_suite_passes_against_the_embedded_reference_server() {
     let started = Instant::now();

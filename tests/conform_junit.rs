@@ -66,6 +66,7 @@ fn result(id: &str, feature: &str, status: Status) -> ScenarioResult {
             "< 200 OK".to_owned(),
         ],
         location: format!("builtin/{feature}.feature:1"),
+        builtin: true,
         duration: Duration::from_millis(250),
         cause: None,
         not_applicable: false,

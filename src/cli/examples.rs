@@ -30,6 +30,7 @@ Examples:
   ofrep conform http://localhost:8016 --trigger-url http://localhost:8080/change
   ofrep conform https://flags.example.com --tags '@sse and not @slow' -o json
   ofrep conform https://flags.example.com --scenarios ./my-scenarios --strict
+  ofrep conform https://flags.example.com --junit conform.xml --annotations github
   ofrep conform --list                                       what the suite checks
   ofrep conform --list-steps                                 the step vocabulary
   ofrep conform --show-scenario bulk-304-on-match            a built-in scenario, to copy
@@ -47,6 +48,10 @@ Output: each feature's results print as soon as its scenarios have finished, lai
 terminal's width (piped output is never cut); a progress bar on stderr shows what is running.
 -v prints every scenario's requests and responses on stderr. Ctrl-C stops the run: what
 finished is printed, and --junit and -o json reports are written for it.
+
+GitHub Actions: with GITHUB_ACTIONS=true (or --annotations github) each failure, warning and
+reason for skipped MUST checks is also a workflow command on stderr (`::error
+title=bulk-200-on-stale::...`), which GitHub shows as an annotation; --annotations none stops it.
 
 Exit codes:
   0  nothing failed (warnings allowed unless --strict, skips unless --fail-on-skip)

@@ -76,6 +76,10 @@ pub struct ScenarioResult {
     pub evidence: Vec<String>,
     /// Where the scenario is written: `builtin/etag.feature:12` or a user's path and line.
     pub location: String,
+    /// Whether the scenario is a built-in one, whose `location` is in the binary rather than a
+    /// file on disk (annotations link only to real files). Not part of the JSON document.
+    #[serde(skip)]
+    pub builtin: bool,
     #[serde(rename = "durationMs", serialize_with = "millis")]
     pub duration: Duration,
     /// Set when `status` is `Error`. Not part of the JSON document, whose shape only gains

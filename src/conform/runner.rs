@@ -271,6 +271,7 @@ fn result<A>(
         actual,
         evidence,
         location: scenario.location.clone(),
+        builtin: scenario.builtin,
         duration,
         cause: None,
         not_applicable: false,

@@ -126,6 +126,8 @@ pub struct Scenario<A = Action> {
     pub steps: Vec<Step<A>>,
     /// `file:line`.
     pub location: String,
+    /// Written in the built-in suite (its `location` names no file on disk), not a user's file.
+    pub builtin: bool,
 }
 
 impl<A> Scenario<A> {
@@ -371,6 +373,7 @@ fn resolve_scenario<A>(
         tags,
         steps,
         location: at(line),
+        builtin: source.builtin,
     })
 }
 

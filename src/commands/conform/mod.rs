@@ -21,12 +21,14 @@ use crate::protocol::client::Client;
 use crate::redact::Redactor;
 use crate::report::Ui;
 use crate::report::conform::Reporter;
+use crate::term::{self, Environment};
 
 /// The context scenarios use when the user gives none: a targeting key, as the spec requires.
 const DEFAULT_TARGETING_KEY: &str = "ofrep-conform";
 
 pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
-    let reporter = Reporter::new(ui);
+    let annotations = term::annotations(args.annotations, &Environment::capture());
+    let reporter = Reporter::new(ui, annotations);
     if args.provider.is_some() {
         return provider::run(args, &reporter).await;
     }

@@ -1,7 +1,7 @@
 //! A run as it happens: each feature's block printed as soon as its last scenario finishes
 //! (rows in the order the scenarios are written), the progress bar showing what is running,
 //! `-v` transcripts on stderr, and at the end, or when the run is stopped, the reports of
-//! whatever finished.
+//! whatever finished, and their annotations.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::human::{self, Layout};
-use super::{Progress, json, junit};
-use crate::cli::OutputFormat;
+use super::{Progress, annotations, json, junit};
+use crate::cli::{Annotations, OutputFormat};
 use crate::conform::model::{ConformReport, Grading, ScenarioResult};
 use crate::conform::runner::RunEvent;
 use crate::conform::scenario::Scenario;
@@ -20,6 +20,7 @@ use crate::report::{Ui, shown};
 /// The reporter of one running `conform`: hand it every [`RunEvent`], then [`Live::finish`].
 pub struct Live<'a> {
     ui: &'a Ui,
+    annotations: Annotations,
     progress: Progress,
     target: String,
     grading: Grading,
@@ -43,6 +44,7 @@ struct State {
 impl<'a> Live<'a> {
     pub(super) fn new<A>(
         ui: &'a Ui,
+        annotations: Annotations,
         selected: &[&Scenario<A>],
         target: String,
         grading: Grading,
@@ -53,6 +55,7 @@ impl<'a> Live<'a> {
         );
         Self {
             ui,
+            annotations,
             progress: Progress::new(selected.len() as u64, ui.progress),
             target,
             grading,
@@ -129,7 +132,8 @@ impl<'a> Live<'a> {
     }
 
     /// The report of what finished (all of it, unless `interrupted`): the JUnit file when asked
-    /// for, then the rest of the screen or the JSON document on stdout.
+    /// for, then the rest of the screen or the JSON document on stdout, then the annotations on
+    /// stderr.
     pub fn finish(
         self,
         duration: Duration,
@@ -179,6 +183,7 @@ impl<'a> Live<'a> {
             }
         }
         out.flush()?;
+        annotations::write(&mut io::stderr().lock(), self.annotations, &report.results)?;
         Ok(report)
     }
 

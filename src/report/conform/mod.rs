@@ -4,8 +4,11 @@
 //! (`crate::conform::model`); evidence arrives already redacted, so nothing here touches secrets.
 //!
 //! [`Reporter`] is the one door: the command hands it the scenarios (`--list`), the results as
-//! they finish and the final report, and it decides once where and how each goes.
+//! they finish and the final report, and it decides once where and how each goes; with
+//! `--annotations github` (the default inside GitHub Actions) the results that need a look are
+//! also written as workflow commands (`annotations.rs`).
 
+mod annotations;
 mod human;
 mod junit;
 #[cfg(test)]
@@ -22,7 +25,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{Ui, pad};
-use crate::cli::OutputFormat;
+use crate::cli::{Annotations, OutputFormat};
 use crate::conform::model::{ConformReport, Grading, ScenarioResult};
 use crate::conform::scenario::{Scenario, Source};
 use crate::conform::steps::StepDef;
@@ -36,11 +39,14 @@ pub use progress::Progress;
 /// Everything `conform` writes, for one run.
 pub struct Reporter<'a> {
     ui: &'a Ui,
+    annotations: Annotations,
 }
 
 impl<'a> Reporter<'a> {
-    pub fn new(ui: &'a Ui) -> Self {
-        Self { ui }
+    /// `annotations`: which CI annotations a run writes besides its reports (resolved from
+    /// `--annotations` and the environment by the command).
+    pub fn new(ui: &'a Ui, annotations: Annotations) -> Self {
+        Self { ui, annotations }
     }
 
     /// `--list`: the (selected) scenarios by feature with their tags and locations, then what
@@ -107,7 +113,7 @@ impl<'a> Reporter<'a> {
     /// The reporter of a run over the `selected` scenarios, in the order the runner numbers
     /// them; prints the heading now, and each result as it finishes.
     pub fn live<A>(&self, selected: &[&Scenario<A>], target: String, grading: Grading) -> Live<'a> {
-        Live::new(self.ui, selected, target, grading)
+        Live::new(self.ui, self.annotations, selected, target, grading)
     }
 }
 

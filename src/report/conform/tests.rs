@@ -27,6 +27,7 @@ fn result(
         actual: None,
         evidence: Vec::new(),
         location: location.to_owned(),
+        builtin: location.starts_with("builtin/"),
         duration: Duration::from_millis(millis),
         cause: None,
         not_applicable: false,
