@@ -404,6 +404,13 @@ fn the_readme_documents_every_step() {
             def.pattern
         );
     }
+    for def in ofrep::conform::provider::steps::PROVIDER_VOCABULARY {
+        assert!(
+            readme.contains(def.pattern),
+            "README.md lacks the provider step `{}`; paste `ofrep conform --provider x --list-steps`",
+            def.pattern
+        );
+    }
 }
 
 #[test]

@@ -34,6 +34,13 @@ Examples:
   ofrep conform --list                                       what the suite checks
   ofrep conform --list-steps                                 the step vocabulary
   ofrep conform --show-scenario bulk-304-on-match            a built-in scenario, to copy
+  ofrep conform --provider 'ofrep watch {url}'               grade a provider instead
+  ofrep conform --provider 'node harness.mjs' --junit provider.xml
+
+Providers: --provider CMD runs CMD through sh for each scenario of the provider suite, with
+OFREP_ENDPOINT (and {url} in CMD) pointing at a scripted server on 127.0.0.1, and grades the
+requests it makes (the client-* checks); CMD is stopped at each scenario's end. A CMD that
+cannot start, exits, or sends nothing within --provider-timeout is an error (exit 2).
 
 Tags: @must @should @info (the level; none means @must), @sse @polling @change @cors @auth @slow
 (what a scenario needs), @id:ID (the checklist id a built-in scenario proves; any id, or none, in
@@ -58,7 +65,8 @@ Exit codes:
   1  a check failed (a server slower than --timeout fails the scenario it was slow in)
   2  conform could not run: server unreachable, credentials wanted (a first answer of 401/403
      without --auth-required), no scenario selected, bad scenario file, bad arguments, or a
-     scenario could not be carried out (an error outranks a failure)
+     scenario could not be carried out (an error outranks a failure), or the provider could
+     not be run
   130  stopped by Ctrl-C or SIGTERM; the reports hold the scenarios that finished";
 
 pub const WATCH_EXAMPLES: &str = "\

@@ -137,7 +137,7 @@ pub(super) fn catalogue<A>(
     vocabulary: &'static [StepDef<A>],
 ) -> Result<Option<Catalogue<A>>, Error> {
     if args.list_steps {
-        reporter.steps(vocabulary)?;
+        reporter.steps(vocabulary, suite)?;
         return Ok(None);
     }
     if let Some(dir) = &args.print_builtin {

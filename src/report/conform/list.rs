@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::conform::scenario::Scenario;
 use crate::conform::steps::StepDef;
-use crate::conform::suite::Checklist;
+use crate::conform::suite::{Checklist, Suite};
 use crate::report::pad;
 
 /// The scenarios by feature with their tags and where each is written, then the checklist
@@ -109,16 +109,23 @@ pub fn steps_json<A>(vocabulary: &[StepDef<A>]) -> Value {
     })
 }
 
-/// The step vocabulary, by group, with an example each.
-pub fn steps<A>(out: &mut dyn Write, vocabulary: &[StepDef<A>]) -> io::Result<()> {
+/// The step vocabulary, by group, with an example each, after what holds for every step of
+/// the suite.
+pub fn steps<A>(out: &mut dyn Write, vocabulary: &[StepDef<A>], suite: Suite) -> io::Result<()> {
     writeln!(
         out,
         "Steps (Given sets up and skips the scenario when it does not hold; When acts; Then asserts)."
     )?;
-    writeln!(
-        out,
-        "{{name}} inside a string is replaced by the value remembered as name."
-    )?;
+    match suite {
+        Suite::Server => writeln!(
+            out,
+            "{{name}} inside a string is replaced by the value remembered as name."
+        )?,
+        Suite::Provider => writeln!(
+            out,
+            "Windows (\"within N seconds\", \"for N seconds\") start at the server's last action."
+        )?,
+    }
     let mut group = "";
     for def in vocabulary {
         if def.group != group {

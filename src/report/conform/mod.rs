@@ -29,7 +29,7 @@ use crate::cli::{Annotations, OutputFormat};
 use crate::conform::model::{ConformReport, Grading, ScenarioResult};
 use crate::conform::scenario::{Scenario, Source};
 use crate::conform::steps::StepDef;
-use crate::conform::suite::Checklist;
+use crate::conform::suite::{Checklist, Suite};
 use crate::error::Error;
 pub use human::{Layout, human};
 pub use junit::junit;
@@ -72,10 +72,10 @@ impl<'a> Reporter<'a> {
     }
 
     /// `--list-steps`: the step vocabulary with an example each; as JSON with `-o json`.
-    pub fn steps<A>(&self, vocabulary: &[StepDef<A>]) -> Result<(), Error> {
+    pub fn steps<A>(&self, vocabulary: &[StepDef<A>], suite: Suite) -> Result<(), Error> {
         let mut out = io::stdout().lock();
         match self.ui.format {
-            OutputFormat::Human => list::steps(&mut out, vocabulary)?,
+            OutputFormat::Human => list::steps(&mut out, vocabulary, suite)?,
             OutputFormat::Json => {
                 serde_json::to_writer_pretty(&mut out, &list::steps_json(vocabulary))
                     .map_err(io::Error::from)?;
