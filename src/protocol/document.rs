@@ -80,14 +80,24 @@ impl Document {
         }
     }
 
-    /// Whether both `flags` members are equal, compared item by item when they are arrays (so
-    /// neither is built whole); both absent counts as equal.
-    pub fn same_flags(&self, other: &Document) -> bool {
-        match (self.flags(), other.flags()) {
-            (Some(mine), Some(theirs)) => mine.len() == theirs.len() && mine.eq(theirs),
-            (None, None) => self.get(FLAGS) == other.get(FLAGS),
-            _ => false,
+    /// A fingerprint of `flags`: two are equal exactly when the `flags` members are equal as
+    /// `serde_json::Value`s, item by item (barring a 128-bit hash collision), at the cost of a few bytes instead of the document, so a
+    /// scenario can remember the flags of a 60 MB answer without holding it (issue 11).
+    pub fn flags_digest(&self) -> FlagsDigest {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        match self.flags() {
+            Some(items) => {
+                hasher.update(b"items");
+                for item in items {
+                    hash_value(&mut hasher, &item);
+                }
+            }
+            None => match self.get(FLAGS) {
+                Some(value) => hash_value(&mut hasher, &value),
+                None => hasher.update(b"absent"),
+            },
         }
+        FlagsDigest(hasher.digest128())
     }
 
     /// The items of `flags`, when it is an array, each parsed as it is read.
@@ -119,6 +129,50 @@ impl Document {
                     *flags = Value::Array(bulk.iter().collect());
                 }
                 Value::Object(members)
+            }
+        }
+    }
+}
+
+/// What [`Document::flags_digest`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlagsDigest(u128);
+
+/// Feeds `value` to `hasher` so that values equal as `serde_json::Value`s hash alike: object
+/// members in key order (a `Map` compares without regard to order), every part length-prefixed
+/// so that no two values give the same bytes.
+fn hash_value(hasher: &mut xxhash_rust::xxh3::Xxh3, value: &Value) {
+    let text = |hasher: &mut xxhash_rust::xxh3::Xxh3, text: &str| {
+        hasher.update(&(text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
+    };
+    match value {
+        Value::Null => hasher.update(b"n"),
+        Value::Bool(b) => hasher.update(if *b { b"t" } else { b"f" }),
+        // Number equality is by representation (1 and 1.0 differ), as its text is.
+        Value::Number(n) => {
+            hasher.update(b"#");
+            text(hasher, &n.to_string());
+        }
+        Value::String(s) => {
+            hasher.update(b"s");
+            text(hasher, s);
+        }
+        Value::Array(items) => {
+            hasher.update(b"[");
+            hasher.update(&(items.len() as u64).to_le_bytes());
+            for item in items {
+                hash_value(hasher, item);
+            }
+        }
+        Value::Object(map) => {
+            hasher.update(b"{");
+            hasher.update(&(map.len() as u64).to_le_bytes());
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            members.sort_by(|a, b| a.0.cmp(b.0));
+            for (key, member) in members {
+                text(hasher, key);
+                hash_value(hasher, member);
             }
         }
     }

@@ -21,7 +21,7 @@ use url::Url;
 
 use super::steps::Action;
 use crate::protocol::client::{Client, Exchange};
-use crate::protocol::document::Document;
+use crate::protocol::document::{Document, FlagsDigest};
 use crate::protocol::finding::Finding;
 use crate::redact::Redactor;
 use crate::sse::parser::Event;
@@ -103,7 +103,8 @@ pub struct World<'a> {
     /// The JSON body of the last bulk 200, for `eventStreams` and flags.
     last_bulk: Option<Document>,
     memory: HashMap<String, String>,
-    remembered_flags: HashMap<String, Document>,
+    /// Remembered as digests: the flags of a large answer are not held twice (issue 11).
+    remembered_flags: HashMap<String, FlagsDigest>,
     stream: StreamState,
     /// A flag changed while the stream was open, so an event is due on it.
     changed_while_open: bool,

@@ -52,15 +52,35 @@ fn documents_equal_the_tree_they_stand_for() {
 }
 
 #[test]
-fn flags_compare_item_by_item() {
-    let parse = |text: &str| Document::parse(text.to_owned()).unwrap();
-    let a = parse(r#"{"flags":[{"key":"a"},{"key":"b"}],"x":1}"#);
-    assert!(a.same_flags(&parse(r#"{"flags":[{"key":"a"}, {"key":"b"}]}"#)));
-    assert!(!a.same_flags(&parse(r#"{"flags":[{"key":"a"}]}"#)));
-    assert!(!a.same_flags(&parse(r#"{"flags":[{"key":"a"},{"key":"c"}]}"#)));
-    assert!(!a.same_flags(&parse(r#"{"flags":"no"}"#)));
-    assert!(parse(r#"{"flags":1}"#).same_flags(&parse(r#"{"flags":1}"#)));
-    assert!(a.has("flags") && a.has("x") && !a.has("y"));
+fn flags_digests_are_equal_exactly_when_the_flags_are() {
+    let digest = |text: &str| Document::parse(text.to_owned()).unwrap().flags_digest();
+    let a = r#"{"flags":[{"key":"a","value":1},{"key":"b"}],"x":1}"#;
+    // Other members, whitespace and member order inside an item do not matter, as for Values.
+    assert_eq!(
+        digest(a),
+        digest(r#"{"flags":[{"value":1, "key":"a"}, {"key":"b"}]}"#)
+    );
+    for other in [
+        r#"{"flags":[{"key":"a","value":1}]}"#,
+        r#"{"flags":[{"key":"b"},{"key":"a","value":1}]}"#,
+        r#"{"flags":[{"key":"a","value":1.0},{"key":"b"}]}"#,
+        r#"{"flags":[{"key":"a","value":"1"},{"key":"b"}]}"#,
+        r#"{"flags":"no"}"#,
+        r#"{"other":[]}"#,
+    ] {
+        assert_ne!(digest(a), digest(other), "{other}");
+    }
+    assert_eq!(digest(r#"{"flags":1}"#), digest(r#"{"flags":1}"#));
+    assert_eq!(
+        digest(r#"{"x":1}"#),
+        digest(r#"{"y":2}"#),
+        "both without flags"
+    );
+    // The same flags held as a tree (a small body) and as text (a bulk answer) agree.
+    let tree = Document::Tree(serde_json::from_str(a).unwrap());
+    assert_eq!(tree.flags_digest(), digest(a));
+    let doc = Document::parse(a.to_owned()).unwrap();
+    assert!(doc.has("flags") && doc.has("x") && !doc.has("y"));
 }
 
 #[test]
