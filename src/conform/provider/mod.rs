@@ -125,13 +125,15 @@ impl Runs {
         } else if unrunnable >= GIVE_UP_AFTER && self.ran.load(Ordering::SeqCst) == 0 {
             not_run(scenario, &ProviderError::GaveUp(unrunnable))
         } else {
-            run_one(env, scenario).await
+            let result = run_one(env, scenario).await;
+            // Only scenarios that were tried count: one not run says nothing more.
+            if result.status == Status::Error && result.cause == Some(ErrorCause::Provider) {
+                self.unrunnable.fetch_add(1, Ordering::SeqCst);
+            } else if result.status != Status::Skip {
+                self.ran.fetch_add(1, Ordering::SeqCst);
+            }
+            result
         };
-        if result.status == Status::Error && result.cause == Some(ErrorCause::Provider) {
-            self.unrunnable.fetch_add(1, Ordering::SeqCst);
-        } else if result.status != Status::Skip {
-            self.ran.fetch_add(1, Ordering::SeqCst);
-        }
         (index, finished(on_event, index, result))
     }
 }
