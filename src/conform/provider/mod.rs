@@ -39,7 +39,7 @@ pub enum ProviderError {
         status: String,
         last_line: Option<String>,
     },
-    #[error("the provider made no request in {} s{}", .waited.as_secs(), last_line_of(.last_line))]
+    #[error("the provider made no request in {}{}", in_seconds(*.waited), last_line_of(.last_line))]
     Silent {
         waited: std::time::Duration,
         last_line: Option<String>,
@@ -50,6 +50,11 @@ pub enum ProviderError {
     Server(std::io::Error),
     #[error("not run: the provider could not be run in {0} scenarios before this one")]
     GaveUp(usize),
+}
+
+/// `1 s`, `0.5 s`: a `--provider-timeout` under a second must not read as `0 s`.
+fn in_seconds(time: std::time::Duration) -> String {
+    format!("{} s", (time.as_secs_f64() * 1000.0).round() / 1000.0)
 }
 
 fn last_line_of(line: &Option<String>) -> String {

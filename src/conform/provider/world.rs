@@ -5,12 +5,12 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::ProviderError;
 use super::grading;
 use super::process::ProviderProcess;
 use super::server::{Route, ScriptedServer, Seen};
 use super::steps::ProviderAction;
 use super::timeline;
+use super::{ProviderError, in_seconds};
 use crate::conform::runner::Steps;
 use crate::conform::world::Outcome;
 
@@ -194,9 +194,9 @@ impl<'a> ProviderWorld<'a> {
         }
         let targets: Vec<String> = log.iter().take(3).map(Seen::target).collect();
         let reason = format!(
-            "the provider made {} request(s) in {} s, none to POST /ofrep/v1/evaluate/flags ({}{}): a dynamic-context provider, which these rules do not apply to",
+            "the provider made {} request(s) in {}, none to POST /ofrep/v1/evaluate/flags ({}{}): a dynamic-context provider, which these rules do not apply to",
             log.len(),
-            self.env.timeout.as_secs(),
+            in_seconds(self.env.timeout),
             targets.join(", "),
             if log.len() > 3 { ", …" } else { "" }
         );
@@ -267,8 +267,8 @@ impl<'a> ProviderWorld<'a> {
                 }
                 FirstBulk::NeverBulk(reason) => fail(
                     format!(
-                        "POST /ofrep/v1/evaluate/flags within {} s",
-                        self.env.timeout.as_secs()
+                        "POST /ofrep/v1/evaluate/flags within {}",
+                        in_seconds(self.env.timeout)
                     ),
                     reason,
                 ),
@@ -293,8 +293,8 @@ impl<'a> ProviderWorld<'a> {
                     }
                     None => fail(
                         format!(
-                            "an accepted event-stream connection within {} s",
-                            self.env.timeout.as_secs()
+                            "an accepted event-stream connection within {}",
+                            in_seconds(self.env.timeout)
                         ),
                         grading::stream_attempts(&self.server),
                     ),
