@@ -1330,15 +1330,6 @@ fn hints_name_the_command_that_was_run_and_the_trigger_that_failed() {
     );
 }
 
-/// Sends SIGINT to a child process, as Ctrl-C in a terminal does.
-fn interrupt(child: &std::process::Child) {
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-}
-
 /// Each feature's results print while the run goes on; Ctrl-C then prints what finished,
 /// writes a valid JUnit file and a JSON document for it, and exits 130.
 #[test]
@@ -1395,18 +1386,7 @@ fn results_print_as_they_finish_and_ctrl_c_reports_what_finished_and_exits_130()
                 "the run ended too soon to interrupt"
             );
         }
-        interrupt(&child);
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "no exit after SIGINT"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let status = fixture::cli::interrupt(&mut child, Duration::from_secs(20));
         reader.join().unwrap();
         seen.extend(rx.try_iter());
         let stdout = seen.join("\n");

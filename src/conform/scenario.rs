@@ -355,7 +355,7 @@ fn resolve_scenario<A>(
         let action = steps::resolve_in(vocabulary, &step.value, step.docstring.as_deref())
             .map_err(|why| {
                 Error::file(format!("{}: {why}", at(step.position.line)))
-                    .with_hint("`ofrep conform --list-steps` prints every step with an example")
+                    .with_hint("`ofrep conform --list-steps` prints every step with an example; with --provider CMD, the provider suite's")
             })?;
         steps.push(Step {
             kind,

@@ -39,7 +39,7 @@ pub enum ProviderError {
         status: String,
         last_line: Option<String>,
     },
-    #[error("the provider made no request in {} s{}", .waited.as_secs(), last_line_of(.last_line))]
+    #[error("the provider made no request in {}{}", in_seconds(*.waited), last_line_of(.last_line))]
     Silent {
         waited: std::time::Duration,
         last_line: Option<String>,
@@ -50,6 +50,11 @@ pub enum ProviderError {
     Server(std::io::Error),
     #[error("not run: the provider could not be run in {0} scenarios before this one")]
     GaveUp(usize),
+}
+
+/// `1 s`, `0.5 s`: a `--provider-timeout` under a second must not read as `0 s`.
+fn in_seconds(time: std::time::Duration) -> String {
+    format!("{} s", (time.as_secs_f64() * 1000.0).round() / 1000.0)
 }
 
 fn last_line_of(line: &Option<String>) -> String {
@@ -125,13 +130,15 @@ impl Runs {
         } else if unrunnable >= GIVE_UP_AFTER && self.ran.load(Ordering::SeqCst) == 0 {
             not_run(scenario, &ProviderError::GaveUp(unrunnable))
         } else {
-            run_one(env, scenario).await
+            let result = run_one(env, scenario).await;
+            // Only scenarios that were tried count: one not run says nothing more.
+            if result.status == Status::Error && result.cause == Some(ErrorCause::Provider) {
+                self.unrunnable.fetch_add(1, Ordering::SeqCst);
+            } else if result.status != Status::Skip {
+                self.ran.fetch_add(1, Ordering::SeqCst);
+            }
+            result
         };
-        if result.status == Status::Error && result.cause == Some(ErrorCause::Provider) {
-            self.unrunnable.fetch_add(1, Ordering::SeqCst);
-        } else if result.status != Status::Skip {
-            self.ran.fetch_add(1, Ordering::SeqCst);
-        }
         (index, finished(on_event, index, result))
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 
 /// Lines of the provider's output kept for error messages.
 const TAIL_LINES: usize = 12;
@@ -17,6 +18,9 @@ const TAIL_LINES: usize = 12;
 const LINE_CHARS: usize = 300;
 /// How long a provider has to exit after SIGTERM before SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
+/// How long the output of a provider that exited is read on: a process it left behind may
+/// hold its pipes open.
+const DRAIN: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start the provider `{command}` through sh: {source}")]
@@ -30,6 +34,8 @@ pub struct ProviderProcess {
     /// The process group: the shell's pid, as the shell leads its own group.
     group: Option<i32>,
     tail: Arc<Mutex<VecDeque<String>>>,
+    /// The tasks reading its stdout and stderr into `tail`.
+    readers: Vec<JoinHandle<()>>,
 }
 
 impl ProviderProcess {
@@ -49,14 +55,20 @@ impl ProviderProcess {
                 source,
             })?;
         let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let mut readers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
-            tokio::spawn(keep_tail(stdout, Arc::clone(&tail)));
+            readers.push(tokio::spawn(keep_tail(stdout, Arc::clone(&tail))));
         }
         if let Some(stderr) = child.stderr.take() {
-            tokio::spawn(keep_tail(stderr, Arc::clone(&tail)));
+            readers.push(tokio::spawn(keep_tail(stderr, Arc::clone(&tail))));
         }
         let group = child.id().and_then(|pid| i32::try_from(pid).ok());
-        Ok(Self { child, group, tail })
+        Ok(Self {
+            child,
+            group,
+            tail,
+            readers,
+        })
     }
 
     /// How it exited, if it has.
@@ -70,6 +82,14 @@ impl ProviderProcess {
             .lock()
             .map(|tail| tail.iter().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// Its last lines of output once it has exited: what it wrote just before it exited may
+    /// still be in the pipes, so they are read to their end first (for at most `DRAIN`).
+    pub async fn final_tail(&mut self) -> Vec<String> {
+        let readers = std::mem::take(&mut self.readers);
+        let _ = tokio::time::timeout(DRAIN, futures_util::future::join_all(readers)).await;
+        self.tail()
     }
 
     /// SIGTERM to the group, then SIGKILL to the group if the shell has not exited after the
@@ -157,5 +177,29 @@ fn push_line(line: &[u8], tail: &Mutex<VecDeque<String>>) {
             tail.pop_front();
         }
         tail.push_back(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a provider wrote just before it exited is in its tail however soon the exit is
+    /// seen: the pipes are read to their end first.
+    #[tokio::test]
+    async fn the_last_words_of_a_provider_that_exited_at_once_are_kept() {
+        for _ in 0..10 {
+            let mut process =
+                ProviderProcess::spawn("echo 'no config here' >&2; exit 3", "http://127.0.0.1:9")
+                    .unwrap();
+            let mut polls = 0;
+            while process.exited().is_none() {
+                polls += 1;
+                assert!(polls < 5000, "sh did not exit in 5 s");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            assert_eq!(process.final_tail().await, ["no config here"]);
+            process.stop().await;
+        }
     }
 }

@@ -28,7 +28,8 @@ use super::steps::Advertised;
 /// The paths the server answers, besides the bulk and single-flag endpoints.
 pub const URL_STREAM_PATH: &str = "/ofrep/v1/events/url";
 /// The query string of the advertised `url`: a provider must keep it.
-pub const URL_STREAM_QUERY: &str = "channel=flags&token=conform-s3cret";
+/// Not a credential (nothing is secret on this server), so the evidence can show it whole.
+pub const URL_STREAM_QUERY: &str = "channel=flags&client=ofrep-conform";
 pub const ENDPOINT_STREAM_PATH: &str = "/ofrep/v1/events/endpoint";
 pub const ENDPOINT_STREAM_QUERY: &str = "channel=flags";
 pub const UNKNOWN_STREAM_PATH: &str = "/ofrep/v1/events/unknown";

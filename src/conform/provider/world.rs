@@ -5,12 +5,12 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::ProviderError;
 use super::grading;
 use super::process::ProviderProcess;
 use super::server::{Route, ScriptedServer, Seen};
 use super::steps::ProviderAction;
 use super::timeline;
+use super::{ProviderError, in_seconds};
 use crate::conform::runner::Steps;
 use crate::conform::world::Outcome;
 
@@ -91,9 +91,12 @@ impl<'a> ProviderWorld<'a> {
         }
     }
 
-    fn act(&mut self, what: String) {
-        self.mark = self.server.now();
-        self.actions.push((self.mark, what));
+    /// Records a server action taken at `at`, the scenario time read just before the action
+    /// took effect: a provider can react within a millisecond, and a reaction must not fall
+    /// before the mark its window starts at.
+    fn act(&mut self, at: Duration, what: String) {
+        self.mark = at;
+        self.actions.push((at, what));
     }
 
     fn start(&mut self) -> Result<(), ProviderError> {
@@ -101,10 +104,12 @@ impl<'a> ProviderWorld<'a> {
             return Ok(());
         }
         let endpoint = self.server.base_url();
+        let at = self.server.now();
         let process = ProviderProcess::spawn(&self.env.command, &endpoint)?;
-        self.act(format!(
-            "started the provider with OFREP_ENDPOINT={endpoint}"
-        ));
+        self.act(
+            at,
+            format!("started the provider with OFREP_ENDPOINT={endpoint}"),
+        );
         self.process = Some(process);
         Ok(())
     }
@@ -170,8 +175,11 @@ impl<'a> ProviderWorld<'a> {
         if let Some(first) = found {
             return FirstBulk::Seen(first);
         }
-        let last_line = self.output.last().cloned();
         if let Some(status) = self.exit_status() {
+            if let Some(process) = &mut self.process {
+                self.output = process.final_tail().await;
+            }
+            let last_line = self.output.last().cloned();
             return FirstBulk::Failed(ProviderError::Exited { status, last_line });
         }
         let (log, _) = self.server.requests();
@@ -186,9 +194,9 @@ impl<'a> ProviderWorld<'a> {
         }
         let targets: Vec<String> = log.iter().take(3).map(Seen::target).collect();
         let reason = format!(
-            "the provider made {} request(s) in {} s, none to POST /ofrep/v1/evaluate/flags ({}{}): a dynamic-context provider, which these rules do not apply to",
+            "the provider made {} request(s) in {}, none to POST /ofrep/v1/evaluate/flags ({}{}): a dynamic-context provider, which these rules do not apply to",
             log.len(),
-            self.env.timeout.as_secs(),
+            in_seconds(self.env.timeout),
             targets.join(", "),
             if log.len() > 3 { ", …" } else { "" }
         );
@@ -200,6 +208,7 @@ impl<'a> ProviderWorld<'a> {
 
     async fn run_action(&mut self, action: &ProviderAction) -> Outcome {
         use ProviderAction as A;
+        let at = self.server.now();
         match action {
             A::Advertise(entry) => {
                 self.server.advertise(entry.clone());
@@ -211,12 +220,12 @@ impl<'a> ProviderWorld<'a> {
             }
             A::RefuseStreams(status) => {
                 self.server.refuse_streams(*status);
-                self.act(format!("refuses stream requests with {status}"));
+                self.act(at, format!("refuses stream requests with {status}"));
                 Outcome::Pass
             }
             A::AnswerEvery(status) => {
                 self.server.answer_every(*status);
-                self.act(format!("answers every request {status}"));
+                self.act(at, format!("answers every request {status}"));
                 Outcome::Pass
             }
             A::NextBulk {
@@ -224,9 +233,12 @@ impl<'a> ProviderWorld<'a> {
                 retry_after,
             } => {
                 self.server.answer_next_bulk(*status, *retry_after);
-                self.act(format!(
-                    "will answer the next bulk request {status} with Retry-After: {retry_after}"
-                ));
+                self.act(
+                    at,
+                    format!(
+                        "will answer the next bulk request {status} with Retry-After: {retry_after}"
+                    ),
+                );
                 Outcome::Pass
             }
             A::Start => match self.start() {
@@ -255,8 +267,8 @@ impl<'a> ProviderWorld<'a> {
                 }
                 FirstBulk::NeverBulk(reason) => fail(
                     format!(
-                        "POST /ofrep/v1/evaluate/flags within {} s",
-                        self.env.timeout.as_secs()
+                        "POST /ofrep/v1/evaluate/flags within {}",
+                        in_seconds(self.env.timeout)
                     ),
                     reason,
                 ),
@@ -281,8 +293,8 @@ impl<'a> ProviderWorld<'a> {
                     }
                     None => fail(
                         format!(
-                            "an accepted event-stream connection within {} s",
-                            self.env.timeout.as_secs()
+                            "an accepted event-stream connection within {}",
+                            in_seconds(self.env.timeout)
                         ),
                         grading::stream_attempts(&self.server),
                     ),
@@ -299,25 +311,27 @@ impl<'a> ProviderWorld<'a> {
                     .map(|s| format!(", lastModified {s}"))
                     .unwrap_or_default();
                 self.delivered(
+                    at,
                     streams,
                     format!("sends refetchEvaluation (etag \"{etag}\"{lm})"),
                 )
             }
             A::EventOfType(kind) => {
                 let streams = self.server.send_other(kind);
-                self.delivered(streams, format!("sends an event of type \"{kind}\""))
+                self.delivered(at, streams, format!("sends an event of type \"{kind}\""))
             }
             A::Burst(count) => {
                 let etags: Vec<String> = (1..=*count).map(|n| format!("b{n}")).collect();
                 let streams = self.server.send_refetch(&etags, None);
                 self.delivered(
+                    at,
                     streams,
                     format!("sends {count} refetchEvaluation events at once (etags b1…b{count})"),
                 )
             }
             A::DropStreams => {
                 let dropped = self.server.drop_streams();
-                self.act(format!("drops {dropped} open stream(s)"));
+                self.act(at, format!("drops {dropped} open stream(s)"));
                 if dropped == 0 {
                     return Outcome::Skip(
                         "the provider had no stream open for the server to drop".into(),
@@ -327,7 +341,7 @@ impl<'a> ProviderWorld<'a> {
             }
             A::ChangeWithoutEvent => {
                 self.server.change();
-                self.act("changes a flag without an event".into());
+                self.act(at, "changes a flag without an event".into());
                 Outcome::Pass
             }
             A::Wait(seconds) => {
@@ -345,8 +359,8 @@ impl<'a> ProviderWorld<'a> {
 
     /// An event written to `streams` open streams: none means the provider was not listening,
     /// and what the scenario goes on to check would prove nothing.
-    fn delivered(&mut self, streams: usize, what: String) -> Outcome {
-        self.act(format!("{what} on {streams} open stream(s)"));
+    fn delivered(&mut self, at: Duration, streams: usize, what: String) -> Outcome {
+        self.act(at, format!("{what} on {streams} open stream(s)"));
         if streams == 0 {
             return Outcome::Skip(
                 "the provider had no stream open, so the event reached no one".into(),
