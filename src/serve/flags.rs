@@ -101,13 +101,16 @@ impl FlagSet {
         let mut flags = Vec::with_capacity(flags_json.len());
         let mut index = HashMap::with_capacity(flags_json.len());
         for (key, definition) in flags_json.iter_mut() {
-            if let Some(targeting) = definition.get_mut("targeting") {
-                expansion
-                    .expand(targeting)
-                    .map_err(|message| Invalid::at(key, format!("flag `{key}`: {message}")))?;
-            }
-            let flag =
+            // A `$ref` to no evaluator breaks that flag only: it answers an error item when
+            // evaluated, as flagd does (flagd-testbed's flags have one on purpose).
+            let unresolved = definition
+                .get_mut("targeting")
+                .and_then(|targeting| expansion.expand(targeting).err());
+            let mut flag =
                 Flag::from_value(key, definition).map_err(|message| Invalid::at(key, message))?;
+            if let Some(message) = unresolved {
+                flag.targeting = Targeting::Invalid(message);
+            }
             index.insert(key.clone(), flags.len());
             flags.push(flag);
         }
@@ -345,7 +348,7 @@ mod tests {
     }
 
     #[test]
-    fn evaluator_refs_are_resolved_and_unknown_ones_rejected() {
+    fn evaluator_refs_are_resolved_and_an_unknown_one_breaks_only_its_flag() {
         let text = r#"{"$evaluators": {"isPro": {"==": [{"var": "plan"}, "pro"]}},
             "flags": {"a": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
               "targeting": {"if": [{"$ref": "isPro"}, "on", "off"]}}}}"#;
@@ -355,11 +358,11 @@ mod tests {
             Targeting::Rule(_)
         ));
         let unknown = text.replace("\"$ref\": \"isPro\"", "\"$ref\": \"nope\"");
-        assert!(
-            parse(&unknown)
-                .unwrap_err()
-                .contains("unknown evaluator `nope`")
-        );
+        let set = parse(&unknown).unwrap();
+        assert!(matches!(
+            &set.get("a").unwrap().targeting,
+            Targeting::Invalid(message) if message.contains("unknown evaluator `nope`")
+        ));
     }
 
     #[test]
