@@ -25,6 +25,19 @@ pub const MAX_COPIED_BYTES: usize = 16 * 1024 * 1024;
 /// recursion, and this bound keeps it well inside a thread's stack.
 pub const MAX_DEPTH: usize = 256;
 
+/// Why a flag's `$ref`s could not be expanded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpandError {
+    /// A `$ref` names no evaluator: that flag is broken (it answers an error when evaluated,
+    /// as in flagd), the rest of the file is fine.
+    #[error("{0}")]
+    UnknownEvaluator(String),
+    /// A cycle, or an expansion past the depth or copy budget: the file is refused, since a
+    /// file that makes the server do unbounded work is no file to serve.
+    #[error("{0}")]
+    Limit(String),
+}
+
 /// Expands the `$ref`s of each flag's targeting, charging every copy to one budget.
 pub struct Expansion<'a> {
     evaluators: &'a Map<String, Value>,
@@ -56,12 +69,12 @@ impl<'a> Expansion<'a> {
 
     /// Replaces every `{"$ref": name}` in `targeting` with a copy of `$evaluators.name`, itself
     /// expanded. Errors say what was exceeded and through which evaluators.
-    pub fn expand(&mut self, targeting: &mut Value) -> Result<(), String> {
+    pub fn expand(&mut self, targeting: &mut Value) -> Result<(), ExpandError> {
         self.stack.clear();
         self.expand_at(targeting, 1)
     }
 
-    fn expand_at(&mut self, value: &mut Value, depth: usize) -> Result<(), String> {
+    fn expand_at(&mut self, value: &mut Value, depth: usize) -> Result<(), ExpandError> {
         let children: Box<dyn Iterator<Item = &mut Value>> = match value {
             Value::Object(object) => {
                 if let (1, Some(Value::String(name))) = (object.len(), object.get("$ref")) {
@@ -78,11 +91,11 @@ impl<'a> Expansion<'a> {
             _ => return Ok(()),
         };
         if depth > MAX_DEPTH {
-            return Err(format!(
+            return Err(ExpandError::Limit(format!(
                 "`targeting` nests deeper than {MAX_DEPTH} levels{} (counted: the objects and \
                  arrays from `targeting` down, once `$ref`s are replaced by their evaluators)",
                 self.through()
-            ));
+            )));
         }
         for child in children {
             self.expand_at(child, depth + 1)?;
@@ -91,21 +104,21 @@ impl<'a> Expansion<'a> {
     }
 
     /// A copy of evaluator `name`, charged to the budget; `name` is pushed on the stack.
-    fn copy_of(&mut self, name: &str) -> Result<Value, String> {
+    fn copy_of(&mut self, name: &str) -> Result<Value, ExpandError> {
         let Some((name, evaluator)) = self.evaluators.get_key_value(name) else {
-            return Err(format!(
+            return Err(ExpandError::UnknownEvaluator(format!(
                 "`$ref` to unknown evaluator `{name}`{}",
                 self.through()
-            ));
+            )));
         };
         let name = name.as_str();
         if self.stack.contains(&name) {
             let mut cycle = self.stack.clone();
             cycle.push(name);
-            return Err(format!(
+            return Err(ExpandError::Limit(format!(
                 "`$ref` cycle: {} (an evaluator cannot contain itself)",
                 chain(&cycle)
-            ));
+            )));
         }
         let size = *self
             .sizes
@@ -113,12 +126,12 @@ impl<'a> Expansion<'a> {
             .or_insert_with(|| Size::of(evaluator));
         self.stack.push(name);
         if size.values > self.left.values || size.bytes > self.left.bytes {
-            return Err(format!(
+            return Err(ExpandError::Limit(format!(
                 "expanding `$ref`s would copy more than {MAX_COPIED_VALUES} JSON values or \
                  {MAX_COPIED_BYTES} bytes of strings out of `$evaluators` (at {}; evaluators that \
                  refer to each other several times over grow exponentially)",
                 chain(&self.stack)
-            ));
+            )));
         }
         self.left.values -= size.values;
         self.left.bytes -= size.bytes;

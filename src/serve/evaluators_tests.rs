@@ -7,7 +7,9 @@ fn expand(evaluators: Value, mut targeting: Value) -> Result<Value, String> {
     let Value::Object(evaluators) = evaluators else {
         panic!("evaluators must be an object")
     };
-    Expansion::new(&evaluators).expand(&mut targeting)?;
+    Expansion::new(&evaluators)
+        .expand(&mut targeting)
+        .map_err(|e| e.to_string())?;
     Ok(targeting)
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, LazyLock};
 use datalogic_rs::{Engine, Logic};
 use serde_json::{Map, Value};
 
-use super::evaluators::Expansion;
+use super::evaluators::{ExpandError, Expansion};
 
 /// One JsonLogic engine for the process: compiled rules are evaluated by the engine that compiled
 /// them, and the engine holds no per-request state (a `Session` does).
@@ -102,10 +102,15 @@ impl FlagSet {
         let mut index = HashMap::with_capacity(flags_json.len());
         for (key, definition) in flags_json.iter_mut() {
             // A `$ref` to no evaluator breaks that flag only: it answers an error item when
-            // evaluated, as flagd does (flagd-testbed's flags have one on purpose).
-            let unresolved = definition
-                .get_mut("targeting")
-                .and_then(|targeting| expansion.expand(targeting).err());
+            // evaluated, as flagd does (flagd-testbed's flags have one on purpose). A cycle or
+            // an expansion past the budgets refuses the file.
+            let unresolved = match definition.get_mut("targeting").map(|t| expansion.expand(t)) {
+                Some(Err(ExpandError::UnknownEvaluator(message))) => Some(message),
+                Some(Err(ExpandError::Limit(message))) => {
+                    return Err(Invalid::at(key, format!("flag `{key}`: {message}")));
+                }
+                Some(Ok(())) | None => None,
+            };
             let mut flag =
                 Flag::from_value(key, definition).map_err(|message| Invalid::at(key, message))?;
             if let Some(message) = unresolved {
