@@ -306,7 +306,7 @@ pub const PROVIDER_VOCABULARY: &[StepDef<ProviderAction>] = &[
     ),
     step!(
         "observations",
-        "within {int} second of reconnecting the provider requests the bulk endpoint",
+        "within {int} seconds of reconnecting the provider requests the bulk endpoint",
         "within 1 second of reconnecting the provider requests the bulk endpoint",
         "A bulk request follows the accepted reconnect within N seconds.",
         |a, _| Ok(ProviderAction::BulkAfterReconnect(int(a, 0)))
@@ -378,14 +378,14 @@ pub const PROVIDER_VOCABULARY: &[StepDef<ProviderAction>] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conform::steps::{match_pattern, resolve_in};
+    use crate::conform::steps::{match_pattern, plural_units, resolve_in};
 
     #[test]
     fn every_example_resolves_to_its_own_pattern() {
         for def in PROVIDER_VOCABULARY {
             let first = PROVIDER_VOCABULARY
                 .iter()
-                .find(|d| match_pattern(d.pattern, def.example).is_some())
+                .find(|d| match_pattern(d.pattern, &plural_units(def.example)).is_some())
                 .map(|d| d.pattern);
             assert_eq!(first, Some(def.pattern), "example `{}`", def.example);
             assert!(resolve_in(PROVIDER_VOCABULARY, def.example, None).is_ok());

@@ -159,7 +159,8 @@ pub fn resolve_in<A>(
     text: &str,
     docstring: Option<&str>,
 ) -> Result<A, ResolveError> {
-    let text = text.trim();
+    let text = plural_units(text.trim());
+    let text = text.as_str();
     for def in vocabulary {
         if let Some(args) = match_pattern(def.pattern, text) {
             return (def.build)(&args, docstring);
@@ -169,6 +170,33 @@ pub fn resolve_in<A>(
         text: text.to_owned(),
         closest: closest(vocabulary, text).map_or("", |def| def.pattern),
     })
+}
+
+/// `1 second` and `1 millisecond` read as the patterns' `{int} seconds` / `{int} milliseconds`,
+/// so a scenario can be written as English ("within 1 second of reconnecting").
+pub(crate) fn plural_units(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    let mut rest = text;
+    while let Some(at) = rest.find("1 ") {
+        let (before, after) = rest.split_at(at + 2);
+        out.push_str(before);
+        rest = after;
+        // Only a lone `1`: `21 second` is not English, and is left for the matcher to refuse.
+        let lone = before.len() == 2 || !before.as_bytes()[before.len() - 3].is_ascii_digit();
+        for unit in ["second", "millisecond"] {
+            let singular = rest
+                .strip_prefix(unit)
+                .is_some_and(|tail| !tail.starts_with(|c: char| c.is_alphanumeric()));
+            if lone && singular {
+                out.push_str(unit);
+                out.push('s');
+                rest = &rest[unit.len()..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The entry of `vocabulary` whose pattern is nearest to `text` (Levenshtein over characters).
@@ -360,6 +388,22 @@ mod tests {
             err.contains("did you mean `I request a bulk evaluation`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn one_second_reads_as_the_plural_pattern() {
+        assert_eq!(
+            plural_units("within 1 second of reconnecting"),
+            "within 1 seconds of reconnecting"
+        );
+        assert_eq!(
+            plural_units("I wait 1 millisecond"),
+            "I wait 1 milliseconds"
+        );
+        assert_eq!(plural_units("for 1 seconds"), "for 1 seconds");
+        assert_eq!(plural_units("21 second"), "21 second");
+        assert_eq!(plural_units("1 secondary"), "1 secondary");
+        assert_eq!(resolve("I wait 1 millisecond", None), Ok(Action::Wait(1)));
     }
 
     #[test]
