@@ -186,10 +186,15 @@ impl Write for JsonOut<'_> {
     }
 }
 
-/// `value` as pretty-printed JSON, through [`JsonOut`].
+/// `value` as pretty-printed JSON, through [`JsonOut`]. serde_json writes a document in
+/// millions of pieces of a few bytes; a buffer in front gathers them, so the scan (and the
+/// stream behind it) sees few large ones.
 pub fn write_pretty(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
     let mut json = JsonOut::new(out);
-    serde_json::to_writer_pretty(&mut json, value)?;
+    let mut buffered = io::BufWriter::with_capacity(64 * 1024, &mut json);
+    serde_json::to_writer_pretty(&mut buffered, value)?;
+    buffered.flush()?;
+    drop(buffered);
     json.finish()
 }
 
@@ -263,6 +268,21 @@ mod tests {
             let parsed: Value = serde_json::from_str(&safe).unwrap();
             assert_eq!(parsed, value, "pieces of {size}");
         }
+    }
+
+    #[test]
+    fn a_pretty_document_larger_than_the_buffer_has_no_command_either() {
+        let value = json!(
+            (0..20_000)
+                .map(|n| HOSTILE[n % HOSTILE.len()])
+                .collect::<Vec<_>>()
+        );
+        let mut bytes = Vec::new();
+        write_pretty(&mut bytes, &value).unwrap();
+        let safe = String::from_utf8(bytes).unwrap();
+        assert!(safe.len() > 4 * 64 * 1024, "{} bytes", safe.len());
+        assert!(!as_the_runner_reads(&safe).contains("##["));
+        assert_eq!(serde_json::from_str::<Value>(&safe).unwrap(), value);
     }
 
     #[test]
