@@ -78,7 +78,7 @@ impl<'a> Reporter<'a> {
         let mut out = stdout.lock();
         match self.ui.format {
             OutputFormat::Json => {
-                serde_json::to_writer_pretty(&mut out, &json(report, &self.ui.redactor))?;
+                super::write_pretty(&mut out, &json(report, &self.ui.redactor))?;
                 writeln!(out)?;
             }
             OutputFormat::Human => human(report, &mut out, &self.ui.out, &self.ui.redactor)?,

@@ -7,8 +7,10 @@ pub mod serve;
 pub mod shell;
 mod ui;
 pub mod watch;
+mod workflow;
 
 pub use ui::Ui;
+pub use workflow::{JsonOut, json_text, write_pretty};
 
 use std::borrow::Cow;
 
@@ -65,17 +67,22 @@ impl Palette {
     }
 }
 
-/// Text that came from a server, made safe for a terminal: every control character (C0, DEL,
-/// C1: ESC among them, which would let a server move the cursor, recolour or retitle the
-/// terminal) is written as `\u{1b}`; printable Unicode is kept. Applied to every server-supplied
-/// string in human output and `-v` lines, whether or not colour is on; JSON escapes on its own.
+/// Text that came from a server, made safe for a terminal and a CI log: every control
+/// character (C0, DEL, C1: ESC among them, which would let a server move the cursor, recolour
+/// or retitle the terminal) is written as `\u{1b}`; printable Unicode is kept. So are, in the
+/// same notation, a `#` that could be the second of a `##[` (`#\u{23}[`) and a `:` the text
+/// starts with (`\u{3a}:`), which GitHub's runner would read as a workflow command anywhere in
+/// a line, or at its start (see [`workflow`]). Applied to every server-supplied string in human
+/// output and `-v` lines, whether or not colour is on; JSON goes through [`JsonOut`].
 pub fn shown(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    let marks = workflow::marks(text);
+    if marks.is_empty() && !text.chars().any(char::is_control) {
         return Cow::Borrowed(text);
     }
+    let mut marks = marks.into_iter().peekable();
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
+    for (at, c) in text.char_indices() {
+        if c.is_control() || marks.next_if_eq(&at).is_some() {
             out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
         } else {
             out.push(c);
@@ -147,6 +154,24 @@ mod tests {
             "bell\\u{7}\\u{7f}\\u{9b}\\u{a}"
         );
         assert!(matches!(shown("ok"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn server_text_cannot_write_a_github_workflow_command() {
+        assert_eq!(shown("x##[error]pwned"), "x#\\u{23}[error]pwned");
+        assert_eq!(shown("##[stop-commands]t"), "#\\u{23}[stop-commands]t");
+        // ESC counts for nothing in the runner's search, so `#`, ESC, `[` is `##[` as well.
+        assert_eq!(shown("##\u{1b}[0m"), "#\\u{23}\\u{1b}[0m");
+        assert_eq!(shown("#\u{ad}#[x"), "#\u{ad}\\u{23}[x");
+        // Next to other text and our colour codes: the ends count as `#` and `[`.
+        assert_eq!(shown("tag##"), "tag#\\u{23}");
+        assert_eq!(shown("#[x"), "\\u{23}[x");
+        // A line that starts, after its indent, with the text: `::` would start a command.
+        assert_eq!(shown("::error::x"), "\\u{3a}:error::x");
+        assert_eq!(shown(" ::warning::x"), " \\u{3a}:warning::x");
+        for plain in ["#1", "C# [x]", "a::b", "https://[::1]:8080/", "é ✓ 中文"] {
+            assert!(matches!(shown(plain), Cow::Borrowed(_)), "{plain}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 
-use super::{Ui, shown};
+use super::{Ui, json_text, shown};
 use crate::cli::OutputFormat;
 use crate::redact::Redactor;
 use crate::serve::ServeEvent;
@@ -37,7 +37,7 @@ impl Reporter {
             }
             OutputFormat::Json => {
                 let mut stdout = std::io::stdout().lock();
-                let _ = writeln!(stdout, "{}", to_json(event, &self.redactor));
+                let _ = writeln!(stdout, "{}", json_text(&to_json(event, &self.redactor)));
                 let _ = stdout.flush();
             }
         }

@@ -9,9 +9,10 @@
 //! report, pure JSON under `-o json`, and free of them when redirected to a file.
 //!
 //! Every part is text from the results, which are redacted already; what a server may have put
-//! in them is [`shown`] first (control characters escaped, so no line end of its own), then
-//! escaped as GitHub's runner unescapes it. A workflow command is recognised only at the start
-//! of a line, so nothing a server says can start one.
+//! in them is [`shown`] first (control characters escaped, so no line end of its own, and no
+//! `##[`, which the runner reads as a command anywhere in a line), then escaped as GitHub's
+//! runner unescapes it. A `::` command is recognised only at the start of a line, so nothing a
+//! server says can start one.
 
 use std::io::{self, Write};
 

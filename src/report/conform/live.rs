@@ -156,7 +156,7 @@ impl<'a> Live<'a> {
         let mut out = io::stdout().lock();
         match self.ui.format {
             OutputFormat::Json => {
-                serde_json::to_writer_pretty(&mut out, &json(&report)).map_err(io::Error::from)?;
+                crate::report::write_pretty(&mut out, &json(&report))?;
                 writeln!(out)?;
             }
             OutputFormat::Human => {

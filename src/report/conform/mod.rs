@@ -62,8 +62,7 @@ impl<'a> Reporter<'a> {
         match self.ui.format {
             OutputFormat::Human => list::scenarios(&mut out, scenarios, whole, checklist)?,
             OutputFormat::Json => {
-                serde_json::to_writer_pretty(&mut out, &list::scenarios_json(scenarios, checklist))
-                    .map_err(io::Error::from)?;
+                super::write_pretty(&mut out, &list::scenarios_json(scenarios, checklist))?;
                 writeln!(out)?;
             }
         }
@@ -77,8 +76,7 @@ impl<'a> Reporter<'a> {
         match self.ui.format {
             OutputFormat::Human => list::steps(&mut out, vocabulary, suite)?,
             OutputFormat::Json => {
-                serde_json::to_writer_pretty(&mut out, &list::steps_json(vocabulary))
-                    .map_err(io::Error::from)?;
+                super::write_pretty(&mut out, &list::steps_json(vocabulary))?;
                 writeln!(out)?;
             }
         }

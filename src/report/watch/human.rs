@@ -97,15 +97,20 @@ pub fn human(
             let id = id
                 .as_deref()
                 .map_or_else(|| "(no id)".to_owned(), |id| format!("id {}", shown(id)));
+            // Debug quoting escapes control characters; `shown` the rest (a `##[`).
+            let event_type = format!("{event_type:?}");
             vec![Line::Err(format!(
-                "{} event on stream [{stream}]: {id}, type {event_type:?}",
-                e.paint(e.dim, &time)
+                "{} event on stream [{stream}]: {id}, type {}",
+                e.paint(e.dim, &time),
+                shown(&event_type)
             ))]
         }
         WatchEvent::Comment { stream, text } if verbose => {
+            let text = format!("{text:?}");
             vec![Line::Err(format!(
-                "{} comment on stream [{stream}]: {text:?}",
-                e.paint(e.dim, &time)
+                "{} comment on stream [{stream}]: {}",
+                e.paint(e.dim, &time),
+                shown(&text)
             ))]
         }
         WatchEvent::Unchanged {

@@ -2,11 +2,13 @@
 //! line `watch` writes in this mode is built here, the command's own `deadline` and `error`
 //! lines included, so the JSON Lines shape lives in one file.
 
+use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
 use crate::redact::Redactor;
+use crate::report::{JsonOut, json_text};
 use crate::watch::{ConnectionState, Trigger, WatchEvent};
 
 /// Writes one JSON Lines line for an event; `false` for what only `-v` shows.
@@ -21,12 +23,13 @@ pub fn write_json_line(
         return Ok(false);
     };
     let line = value.to_string();
+    let mut out = JsonOut::new(out);
     match event {
         WatchEvent::Snapshot {
             body, flags_span, ..
         } => {
-            // The `flags` array goes out exactly as received, straight from the body: no JSON
-            // tree, no copy of what may be thousands of flags.
+            // The `flags` array goes out as received, straight from the body: no JSON tree, no
+            // copy of what may be thousands of flags (only a `##[` in it is written otherwise).
             let flags = body.get(flags_span.clone()).unwrap_or(b"null");
             let open = line.strip_suffix('}').unwrap_or(&line);
             out.write_all(open.as_bytes())?;
@@ -36,6 +39,7 @@ pub fn write_json_line(
         }
         _ => writeln!(out, "{line}")?,
     }
+    out.finish()?;
     Ok(true)
 }
 
@@ -150,12 +154,12 @@ fn json(event: &WatchEvent, at: SystemTime, r: &Redactor, verbose: bool) -> Opti
 
 /// `{"type":"deadline",...}`: `--deadline` passed with these conditions unmet.
 pub fn deadline_line(at: SystemTime, summary: &str, unmet: &[String]) -> String {
-    json!({"type": "deadline", "ts": rfc3339(at), "message": summary, "unmet": unmet}).to_string()
+    json_text(&json!({"type": "deadline", "ts": rfc3339(at), "message": summary, "unmet": unmet}))
 }
 
 /// `{"type":"error",...}`: the error `watch` stopped on (also on stderr as `error: ...`).
 pub fn error_line(at: SystemTime, message: &str) -> String {
-    json!({"type": "error", "ts": rfc3339(at), "message": message}).to_string()
+    json_text(&json!({"type": "error", "ts": rfc3339(at), "message": message}))
 }
 
 fn rfc3339(at: SystemTime) -> String {
