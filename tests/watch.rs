@@ -352,6 +352,17 @@ fn polling_mode_ignores_event_streams() {
 }
 
 #[test]
+fn a_pretty_printed_answer_still_gives_one_snapshot_line() {
+    let body = "{\r\n  \"flags\": [\n    {\n      \"key\": \"a\",\n      \"value\": \"x\\ny\",\n      \"reason\": \"STATIC\"\n    }\n  ]\n}\n";
+    let server = Fixture::json("200 OK", &[], body);
+    let mut watch = Watch::start(&[&server.url(), "-o", "json"]);
+    let snapshot = watch.json("snapshot", |_| true);
+    assert_eq!(snapshot["flags"][0]["key"], "a");
+    // The escaped line break inside the string is the string's, and stays.
+    assert_eq!(snapshot["flags"][0]["value"], "x\ny");
+}
+
+#[test]
 fn unauthorized_exits_2_with_the_status() {
     let server = Fixture::json("401 Unauthorized", &[], "{}");
     let mut watch = Watch::start(&[&server.url()]);

@@ -34,7 +34,15 @@ pub fn write_json_line(
             let open = line.strip_suffix('}').unwrap_or(&line);
             out.write_all(open.as_bytes())?;
             out.write_all(b",\"flags\":")?;
-            out.write_all(flags)?;
+            // A pretty-printed answer has line breaks between tokens, which would split the
+            // line. In JSON that parsed, a raw CR or LF can only be whitespace (inside a string
+            // it must be escaped), so each becomes a space.
+            for (n, piece) in flags.split(|b| matches!(b, b'\n' | b'\r')).enumerate() {
+                if n > 0 {
+                    out.write_all(b" ")?;
+                }
+                out.write_all(piece)?;
+            }
             out.write_all(b"}\n")?;
         }
         _ => writeln!(out, "{line}")?,
