@@ -6,6 +6,7 @@ use quick_junit::{
 
 use super::{by_feature, comparison};
 use crate::conform::model::{ConformReport, ScenarioResult, Status};
+use crate::report::shown;
 
 /// The JUnit XML for `--junit PATH`: a test suite per feature, a test case per scenario named
 /// by its check id (so CI dashboards and the checklist agree; see [`case_names`] for ids that
@@ -72,7 +73,7 @@ fn test_case(result: &ScenarioResult, name: String) -> TestCase {
     };
     let mut case = TestCase::new(name, status);
     if matches!(result.status, Status::Fail | Status::Error | Status::Skip) {
-        case.status.set_message(result.message.as_str());
+        case.status.set_message(shown(&result.message));
     }
     if matches!(result.status, Status::Fail | Status::Error) {
         case.status.set_description(text.as_str());
@@ -100,10 +101,13 @@ fn test_case(result: &ScenarioResult, name: String) -> TestCase {
 /// The text under a `<failure>` or `<error>` (and after `warning:` or `info:`): the message again, since
 /// some consumers show only the element's text and not its `message` attribute, then expected
 /// against actual, then the evidence.
+/// Each line is [`shown`]: it quotes the server, and a CI step that prints the file must not
+/// have a server's control characters or workflow commands in its log.
 fn junit_text(result: &ScenarioResult) -> String {
     std::iter::once(result.message.clone())
         .chain(comparison(result))
         .chain(result.evidence.iter().cloned())
+        .map(|line| shown(&line).into_owned())
         .collect::<Vec<_>>()
         .join("\n")
 }

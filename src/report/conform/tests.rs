@@ -452,3 +452,26 @@ fn fail_on_skip_turns_skipped_must_checks_into_failures_and_only_those() {
     );
     assert!(json(&graded)["failOnSkip"] == true);
 }
+
+#[test]
+fn junit_text_quoting_a_server_cannot_hold_control_characters_or_workflow_commands() {
+    let hostile = result(
+        "bulk-304-no-body",
+        "ETag and 304",
+        "a 304 has no body",
+        (Level::Must, Status::Fail),
+        8,
+        "builtin/etag.feature:12",
+    )
+    .said("the server said ##[stop-commands]x and \u{1b}[2J");
+    let report = ConformReport::new(
+        "http://x".into(),
+        vec![hostile],
+        Duration::ZERO,
+        Grading::default(),
+    );
+    let xml = junit(&report).unwrap();
+    assert!(!xml.contains("##["), "{xml}");
+    assert!(!xml.contains('\u{1b}'), "{xml}");
+    assert!(xml.contains("stop-commands"), "{xml}");
+}
