@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use super::server::{
-    ENDPOINT_STREAM_PATH, ENDPOINT_STREAM_QUERY, Route, ScriptedServer, Seen, URL_STREAM_PATH,
-    URL_STREAM_QUERY,
+    ENDPOINT_STREAM_PATH, ENDPOINT_STREAM_QUERY, Route, Seen, URL_STREAM_PATH, URL_STREAM_QUERY,
 };
 use super::steps::{Advertised, ProviderAction};
-use super::world::{ProviderWorld, fail};
-use crate::conform::world::Outcome;
+use super::timeline::{at, listed, stream_attempts};
+use super::world::ProviderWorld;
+use crate::conform::world::{Outcome, fail};
 
 /// A reconnect sooner than this share of `retry:` breaks client-backoff.
 const RETRY_SLACK: f64 = 0.9;
@@ -20,39 +20,6 @@ const RETRY_AFTER_SLACK: Duration = Duration::from_millis(50);
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
-}
-
-/// `1.234 s`.
-fn at(time: Duration) -> String {
-    format!("{:.3} s", time.as_secs_f64())
-}
-
-fn listed(requests: &[&Seen]) -> String {
-    const SHOWN: usize = 4;
-    let mut parts: Vec<String> = requests
-        .iter()
-        .take(SHOWN)
-        .map(|s| format!("{} at {} → {}", s.target(), at(s.at), s.status))
-        .collect();
-    if requests.len() > SHOWN {
-        parts.push(format!("and {} more", requests.len() - SHOWN));
-    }
-    parts.join("; ")
-}
-
-/// What the provider's stream attempts came to, for a failed wait for a connection.
-pub fn stream_attempts(server: &ScriptedServer) -> String {
-    server.with_log(|log| {
-        let gets: Vec<&Seen> = log
-            .iter()
-            .filter(|s| s.method == "GET" || s.route.is_stream())
-            .collect();
-        if gets.is_empty() {
-            "no stream request at all".to_owned()
-        } else {
-            listed(&gets)
-        }
-    })
 }
 
 pub async fn observe(world: &mut ProviderWorld<'_>, action: &ProviderAction) -> Outcome {

@@ -3,6 +3,7 @@
 //! drive the server and grade the provider by the requests it sends, and CMD is stopped. The
 //! results are the same [`ScenarioResult`]s as the server suite's, so every report works alike.
 
+pub(crate) mod error;
 mod grading;
 mod process;
 mod server;
@@ -16,8 +17,10 @@ use futures_util::StreamExt;
 use gherkin::tagexpr::TagOperation;
 
 use super::model::{ErrorCause, ScenarioResult, Status};
-use super::runner::{RunEvent, finished, run_steps, selected, skipped};
+use super::runner::{RunEvent, Steps, finished, run_steps, selected, skipped};
 use super::scenario::Scenario;
+use super::world::Outcome;
+pub use error::ProviderError;
 pub use process::SpawnError;
 use server::ScriptedServer;
 use steps::ProviderAction;
@@ -28,49 +31,6 @@ use world::ProviderWorld;
 /// or cannot start), and none in which it could, the rest are not tried: each would wait out
 /// the same timeout.
 const GIVE_UP_AFTER: usize = 3;
-
-/// Why a provider scenario could not be carried out.
-#[derive(Debug, thiserror::Error)]
-pub enum ProviderError {
-    #[error(transparent)]
-    Spawn(#[from] SpawnError),
-    #[error("the provider exited ({status}) before it made a bulk request{}", last_line_of(.last_line))]
-    Exited {
-        status: String,
-        last_line: Option<String>,
-    },
-    #[error("the provider made no request in {}{}", in_seconds(*.waited), last_line_of(.last_line))]
-    Silent {
-        waited: std::time::Duration,
-        last_line: Option<String>,
-    },
-    #[error("the provider has not been started: begin with `Given the provider is running`")]
-    NotStarted,
-    #[error("the scripted server could not start on 127.0.0.1: {0}")]
-    Server(std::io::Error),
-    #[error("not run: the provider could not be run in {0} scenarios before this one")]
-    GaveUp(usize),
-}
-
-/// `1 s`, `0.5 s`: a `--provider-timeout` under a second must not read as `0 s`.
-fn in_seconds(time: std::time::Duration) -> String {
-    format!("{} s", (time.as_secs_f64() * 1000.0).round() / 1000.0)
-}
-
-fn last_line_of(line: &Option<String>) -> String {
-    line.as_ref()
-        .map(|l| format!("; its last output line: {l:?}"))
-        .unwrap_or_default()
-}
-
-impl ProviderError {
-    pub fn cause(&self) -> ErrorCause {
-        match self {
-            Self::NotStarted => ErrorCause::Scenario,
-            _ => ErrorCause::Provider,
-        }
-    }
-}
 
 /// Runs the selected provider scenarios, each against its own server and a fresh provider
 /// process; `on_event` sees each start and each result. The first runs alone: if it shows a
@@ -140,6 +100,21 @@ impl Runs {
             result
         };
         (index, finished(on_event, index, result))
+    }
+}
+
+impl Steps for ProviderWorld<'_> {
+    type Action = ProviderAction;
+
+    async fn run(&mut self, action: &ProviderAction) -> Outcome {
+        match self.act_on(action).await {
+            Some(outcome) => outcome,
+            None => grading::observe(self, action).await,
+        }
+    }
+
+    fn take_evidence(&mut self) -> Vec<String> {
+        self.evidence()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::server::{Route, Seen};
+use super::server::{Route, ScriptedServer, Seen};
 
 /// Lines kept at each end of a long timeline (a provider in a loop sends thousands).
 const KEPT: usize = 40;
@@ -96,4 +96,37 @@ fn details(seen: &Seen) -> String {
     } else {
         format!("  [{}]  {answer}", parts.join(", "))
     }
+}
+
+/// `1.234 s`.
+pub(super) fn at(time: Duration) -> String {
+    format!("{:.3} s", time.as_secs_f64())
+}
+
+pub(super) fn listed(requests: &[&Seen]) -> String {
+    const SHOWN: usize = 4;
+    let mut parts: Vec<String> = requests
+        .iter()
+        .take(SHOWN)
+        .map(|s| format!("{} at {} → {}", s.target(), at(s.at), s.status))
+        .collect();
+    if requests.len() > SHOWN {
+        parts.push(format!("and {} more", requests.len() - SHOWN));
+    }
+    parts.join("; ")
+}
+
+/// What the provider's stream attempts came to, for a failed wait for a connection.
+pub(super) fn stream_attempts(server: &ScriptedServer) -> String {
+    server.with_log(|log| {
+        let gets: Vec<&Seen> = log
+            .iter()
+            .filter(|s| s.method == "GET" || s.route.is_stream())
+            .collect();
+        if gets.is_empty() {
+            "no stream request at all".to_owned()
+        } else {
+            listed(&gets)
+        }
+    })
 }

@@ -5,14 +5,13 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::grading;
+use super::ProviderError;
+use super::error::in_seconds;
 use super::process::ProviderProcess;
 use super::server::{Route, ScriptedServer, Seen};
 use super::steps::ProviderAction;
 use super::timeline;
-use super::{ProviderError, in_seconds};
-use crate::conform::runner::Steps;
-use crate::conform::world::Outcome;
+use crate::conform::world::{Outcome, fail};
 
 /// How often a wait looks at the log again.
 const POLL: Duration = Duration::from_millis(5);
@@ -206,10 +205,22 @@ impl<'a> ProviderWorld<'a> {
         FirstBulk::NeverBulk(reason)
     }
 
-    async fn run_action(&mut self, action: &ProviderAction) -> Outcome {
+    /// The scenario's evidence: the timeline of actions and requests, then the provider's
+    /// last output lines.
+    pub(super) fn evidence(&mut self) -> Vec<String> {
+        if let Some(process) = &self.process {
+            self.output = process.tail();
+        }
+        let (log, unlogged) = self.server.requests();
+        timeline::render(&self.actions, &log, unlogged, &self.output)
+    }
+
+    /// Carries out a set-up, provider or server step; `None` for an observation, which
+    /// `grading` judges (once the provider has been started).
+    pub(super) async fn act_on(&mut self, action: &ProviderAction) -> Option<Outcome> {
         use ProviderAction as A;
         let at = self.server.now();
-        match action {
+        let outcome = match action {
             A::Advertise(entry) => {
                 self.server.advertise(entry.clone());
                 Outcome::Pass
@@ -276,7 +287,7 @@ impl<'a> ProviderWorld<'a> {
             },
             A::Connected => {
                 if self.process.is_none() {
-                    return Outcome::Error(ProviderError::NotStarted.into());
+                    return Some(Outcome::Error(ProviderError::NotStarted.into()));
                 }
                 let deadline = self.server.now() + self.env.timeout;
                 let connected = self
@@ -296,7 +307,7 @@ impl<'a> ProviderWorld<'a> {
                             "an accepted event-stream connection within {}",
                             in_seconds(self.env.timeout)
                         ),
-                        grading::stream_attempts(&self.server),
+                        timeline::stream_attempts(&self.server),
                     ),
                 }
             }
@@ -333,9 +344,9 @@ impl<'a> ProviderWorld<'a> {
                 let dropped = self.server.drop_streams();
                 self.act(at, format!("drops {dropped} open stream(s)"));
                 if dropped == 0 {
-                    return Outcome::Skip(
+                    return Some(Outcome::Skip(
                         "the provider had no stream open for the server to drop".into(),
-                    );
+                    ));
                 }
                 Outcome::Pass
             }
@@ -348,13 +359,10 @@ impl<'a> ProviderWorld<'a> {
                 tokio::time::sleep(Duration::from_secs(*seconds)).await;
                 Outcome::Pass
             }
-            observation => {
-                if self.process.is_none() {
-                    return Outcome::Error(ProviderError::NotStarted.into());
-                }
-                grading::observe(self, observation).await
-            }
-        }
+            _ if self.process.is_none() => Outcome::Error(ProviderError::NotStarted.into()),
+            _ => return None,
+        };
+        Some(outcome)
     }
 
     /// An event written to `streams` open streams: none means the provider was not listening,
@@ -367,28 +375,5 @@ impl<'a> ProviderWorld<'a> {
             );
         }
         Outcome::Pass
-    }
-}
-
-pub(super) fn fail(expected: impl Into<String>, actual: impl Into<String>) -> Outcome {
-    Outcome::Fail {
-        expected: expected.into(),
-        actual: actual.into(),
-    }
-}
-
-impl Steps for ProviderWorld<'_> {
-    type Action = ProviderAction;
-
-    async fn run(&mut self, action: &ProviderAction) -> Outcome {
-        self.run_action(action).await
-    }
-
-    fn take_evidence(&mut self) -> Vec<String> {
-        if let Some(process) = &self.process {
-            self.output = process.tail();
-        }
-        let (log, unlogged) = self.server.requests();
-        timeline::render(&self.actions, &log, unlogged, &self.output)
     }
 }

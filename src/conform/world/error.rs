@@ -46,7 +46,7 @@ pub enum StepError {
     /// The provider under test could not be started, exited, or sent nothing
     /// (`conform --provider`).
     #[error(transparent)]
-    Provider(#[from] crate::conform::provider::ProviderError),
+    Provider(#[from] crate::conform::provider::error::ProviderError),
     /// Replaying a 304's request over a raw TCP connection, to see its body on the wire, failed.
     #[error("replaying the request over TCP failed: {0}")]
     Replay(String),

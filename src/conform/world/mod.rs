@@ -72,7 +72,8 @@ fn passes(id: &str, findings: Vec<Finding>) -> Outcome {
     }
 }
 
-fn fail(expected: impl Into<String>, actual: impl Into<String>) -> Outcome {
+/// A check that did not hold: what was expected and what was seen.
+pub(crate) fn fail(expected: impl Into<String>, actual: impl Into<String>) -> Outcome {
     Outcome::Fail {
         expected: expected.into(),
         actual: actual.into(),
