@@ -376,6 +376,21 @@ fn a_provider_that_drops_the_query_string_warns_client_url_as_is() {
 }
 
 #[test]
+fn a_provider_that_gives_up_on_a_failing_stream_fails_client_fallback() {
+    // One reconnect attempt is too few to see gaps grow: client-backoff has nothing to judge
+    // and is skipped, which is what the rule implies, not a second failure.
+    assert_breaks_only(
+        Mutation::GiveUpOnFailingStream,
+        &[
+            "client-fallback",
+            "client-backoff",
+            "client-refetch-on-reconnect",
+        ],
+        &[("client-fallback", "fail"), ("client-backoff", "skip")],
+    );
+}
+
+#[test]
 fn a_dynamic_context_provider_fails_client_bulk_and_every_other_scenario_is_skipped() {
     let started = Instant::now();
     let out = grade(

@@ -62,6 +62,9 @@ pub enum Mutation {
     /// Opens an advertised `url` without its query string (client-url-as-is); an `endpoint`'s
     /// `requestUri` it keeps whole.
     DropQueryString,
+    /// Gives up on the stream once an attempt to reconnect fails, and does not poll
+    /// (client-fallback).
+    GiveUpOnFailingStream,
     /// Never uses the bulk endpoint: evaluates one flag at a time, as a dynamic-context
     /// provider does (client-bulk, and nothing else applies).
     SingleFlagOnly,
@@ -81,6 +84,7 @@ impl Mutation {
         Self::IgnoreRetryAfter,
         Self::NoAccept,
         Self::DropQueryString,
+        Self::GiveUpOnFailingStream,
         Self::SingleFlagOnly,
     ];
 
@@ -186,6 +190,9 @@ impl Provider {
                 Stream::Ended => {
                     connected_before = true;
                     failures = 0;
+                }
+                Stream::Failed if self.mutation == Mutation::GiveUpOnFailingStream => {
+                    return idle().await;
                 }
                 Stream::Failed => failures = failures.saturating_add(1),
                 Stream::Refused if self.mutation == Mutation::RetryAfterAuthRefusal => {
