@@ -1,6 +1,6 @@
 //! One provider scenario's state: the scripted server, the provider process, and the time of the
 //! server's last action, from which the observation windows are measured. Server actions and
-//! waiting for the provider live here; grading what the log shows lives in `grading.rs`.
+//! waiting for the provider live here; grading what the log shows lives in `grading/`.
 
 use std::sync::Mutex;
 use std::time::Duration;
