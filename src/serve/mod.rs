@@ -32,13 +32,16 @@ mod launchpad;
 mod listener;
 mod reload;
 mod request_layer;
-mod sse_frame;
+pub(crate) mod sse_frame;
 mod state;
 mod store;
 mod stray_body;
 mod stream;
 mod stream_connection;
 pub mod tls;
+
+/// For the scripted server of `conform --provider`, which answers as this server does.
+pub(crate) use body::json_response;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

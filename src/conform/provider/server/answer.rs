@@ -17,6 +17,7 @@ use super::{
     STREAM_BUFFER, Script, Seen, Shared, UNKNOWN_STREAM_PATH, URL_STREAM_PATH, URL_STREAM_QUERY,
 };
 use crate::conform::provider::steps::Advertised;
+use crate::serve::{self, sse_frame};
 
 fn header_value(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
     headers
@@ -172,11 +173,8 @@ fn bulk_body(script: &Script, addr: SocketAddr) -> Value {
 
 fn open_stream(script: &mut Script) -> Response<Body> {
     let (sender, receiver) = mpsc::channel::<Bytes>(STREAM_BUFFER);
-    let mut opening = String::new();
-    if let Some(ms) = script.retry_ms {
-        opening.push_str(&format!("retry: {ms}\n"));
-    }
-    opening.push_str(": connected\n\n");
+    let mut opening = script.retry_ms.map(sse_frame::retry).unwrap_or_default();
+    opening.push_str(&sse_frame::comment("connected"));
     let _ = sender.try_send(Bytes::from(opening));
     script.open.push(sender);
     let frames = futures_util::stream::unfold(receiver, |mut receiver| async move {
@@ -208,16 +206,13 @@ fn refusal(status: u16, retry_after: Option<u64>) -> Response<Body> {
     response
 }
 
+/// serve's JSON answer, with the ETag when there is one.
 fn json_response(status: StatusCode, body: &Value, etag: Option<&str>) -> Response<Body> {
-    let mut builder = Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/json");
-    if let Some(etag) = etag {
-        builder = builder.header(header::ETAG, etag);
+    let mut response = serve::json_response(status, body);
+    if let Some(value) = etag.and_then(|e| header::HeaderValue::from_str(e).ok()) {
+        response.headers_mut().insert(header::ETAG, value);
     }
-    builder
-        .body(Body::from(body.to_string()))
-        .unwrap_or_default()
+    response
 }
 
 /// Whether a request body is a JSON object with a `context` object, read up to `MAX_BODY`.

@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::steps::Advertised;
+use crate::serve::sse_frame;
 pub use record::{Route, Seen, Sent};
 
 /// The paths the server answers, besides the bulk and single-flag endpoints.
@@ -159,25 +160,16 @@ impl ScriptedServer {
             if let Some(seconds) = last_modified {
                 data["lastModified"] = seconds.into();
             }
-            let id = next_id(&mut script);
-            frames.push_str(&format!("id: {id}\ndata: {data}\n\n"));
-            script.sent.push(Sent {
-                at: now,
-                id,
-                etag: Some(etag.clone()),
-            });
+            frames.push_str(&event(&mut script, now, &data, Some(etag)));
         }
         broadcast(&mut script, frames)
     }
 
     /// Writes an event whose `data.type` is `kind` on every open stream; nothing changes.
     pub fn send_other(&self, kind: &str) -> usize {
+        let now = self.now();
         let mut script = self.shared.script();
-        let id = next_id(&mut script);
-        let data = json!({"type": kind});
-        let frame = format!("id: {id}\ndata: {data}\n\n");
-        let at = self.now();
-        script.sent.push(Sent { at, id, etag: None });
+        let frame = event(&mut script, now, &json!({"type": kind}), None);
         broadcast(&mut script, frame)
     }
 
@@ -205,9 +197,22 @@ impl ScriptedServer {
     }
 }
 
-fn next_id(script: &mut Script) -> String {
+/// The frame of an event with the next id, recorded as sent (with its `etag`, for a
+/// `refetchEvaluation`).
+fn event(
+    script: &mut Script,
+    at: Duration,
+    data: &serde_json::Value,
+    etag: Option<&str>,
+) -> String {
     script.next_event_id += 1;
-    script.next_event_id.to_string()
+    let id = script.next_event_id;
+    script.sent.push(Sent {
+        at,
+        id: id.to_string(),
+        etag: etag.map(str::to_owned),
+    });
+    sse_frame::event(Some(id), None, &data.to_string())
 }
 
 fn broadcast(script: &mut Script, frames: String) -> usize {
