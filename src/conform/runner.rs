@@ -35,6 +35,17 @@ pub fn selected<A>(expression: Option<&TagOperation>, scenario: &Scenario<A>) ->
     }
 }
 
+/// The scenarios the expression selects, in order.
+pub fn selection<'a, A>(
+    expression: Option<&TagOperation>,
+    scenarios: &'a [Scenario<A>],
+) -> Vec<&'a Scenario<A>> {
+    scenarios
+        .iter()
+        .filter(|s| selected(expression, s))
+        .collect()
+}
+
 fn eval<A>(op: &TagOperation, scenario: &Scenario<A>) -> bool {
     match op {
         TagOperation::And(a, b) => eval(a, scenario) && eval(b, scenario),

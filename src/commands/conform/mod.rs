@@ -32,13 +32,12 @@ pub async fn run(args: ConformArgs, ui: &Ui) -> Result<Outcome, Error> {
     if args.provider.is_some() {
         return provider::run(args, &reporter).await;
     }
-    let Some((scenarios, tags)) = catalogue(&args, &reporter, Suite::Server, VOCABULARY)? else {
+    let Some(Catalogue { scenarios, tags }) =
+        catalogue(&args, &reporter, Suite::Server, VOCABULARY)?
+    else {
         return Ok(Outcome::Success);
     };
-    let selected: Vec<&Scenario> = scenarios
-        .iter()
-        .filter(|s| runner::selected(tags.as_ref(), s))
-        .collect();
+    let selected = runner::selection(tags.as_ref(), &scenarios);
 
     let target = Target::open(&args.target, ui, None).await?;
     let (resolved, base) = (&target.resolved, target.base.clone());
@@ -125,7 +124,10 @@ pub(super) fn verdict(report: &ConformReport, trigger_hint: &str) -> Result<Outc
 }
 
 /// The scenarios loaded, and the `--tags` expression that selects among them.
-pub(super) type Catalogue<A> = (Vec<Scenario<A>>, Option<TagOperation>);
+pub(super) struct Catalogue<A> {
+    pub scenarios: Vec<Scenario<A>>,
+    pub tags: Option<TagOperation>,
+}
 
 /// What every run does before it reaches a server or a provider: `--list-steps`,
 /// `--print-builtin`, `--show-scenario` and `--list` print and end the run (`None`); otherwise
@@ -153,10 +155,7 @@ pub(super) fn catalogue<A>(
     }
     let scenarios = load(args, suite, vocabulary)?;
     let tags = args.tags.as_deref().map(runner::parse_tags).transpose()?;
-    let selected: Vec<&Scenario<A>> = scenarios
-        .iter()
-        .filter(|s| runner::selected(tags.as_ref(), s))
-        .collect();
+    let selected = runner::selection(tags.as_ref(), &scenarios);
     if args.list {
         // `--list` without --tags lists everything, @slow included: it is the catalogue.
         let listed: Vec<&Scenario<A>> = match &tags {
@@ -173,7 +172,7 @@ pub(super) fn catalogue<A>(
             &scenarios,
         ));
     }
-    Ok(Some((scenarios, tags)))
+    Ok(Some(Catalogue { scenarios, tags }))
 }
 
 /// The built-in files `--show-scenario ID` prints: the one with scenario ID, or all for `all`.

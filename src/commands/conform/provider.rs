@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{catalogue, verdict};
+use super::{Catalogue, catalogue, verdict};
 use crate::cli::ConformArgs;
 use crate::conform::model::Grading;
 use crate::conform::provider::steps::PROVIDER_VOCABULARY;
@@ -24,14 +24,12 @@ pub async fn run(args: ConformArgs, reporter: &Reporter<'_>) -> Result<Outcome, 
             "e.g. --provider 'ofrep watch {url}' or --provider 'node my-provider.mjs'",
         ));
     }
-    let Some((scenarios, tags)) = catalogue(&args, reporter, Suite::Provider, PROVIDER_VOCABULARY)?
+    let Some(Catalogue { scenarios, tags }) =
+        catalogue(&args, reporter, Suite::Provider, PROVIDER_VOCABULARY)?
     else {
         return Ok(Outcome::Success);
     };
-    let selected: Vec<_> = scenarios
-        .iter()
-        .filter(|s| crate::conform::runner::selected(tags.as_ref(), s))
-        .collect();
+    let selected = crate::conform::runner::selection(tags.as_ref(), &scenarios);
     let grading = Grading {
         strict: args.strict,
         fail_on_skip: args.fail_on_skip,
